@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what QemuTestKit's tests and samples need on Debian/Ubuntu, and only what is missing.
+# Idempotent: when everything is present it installs nothing and says so.
+#   --docker   also install Docker Engine (docker.io), for the container runner's tests
+# The .NET SDK itself is expected on PATH (see README).
+set -euo pipefail
+
+want_docker=false
+for arg in "$@"; do
+  case "$arg" in
+    --docker) want_docker=true ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "install-prerequisites: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+# command that proves the package is there -> Debian package that provides it
+declare -a wanted=(
+  "qemu-system-x86_64:qemu-system-x86"
+  "qemu-img:qemu-utils"
+  "cpio:cpio"
+  "setpriv:util-linux"
+  "curl:curl"
+)
+$want_docker && wanted+=("dockerd:docker.io")
+
+missing=()
+for pair in "${wanted[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+# busybox-static: a dynamic busybox may be on PATH, so check the package itself.
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" || missing+=(busybox-static)
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "install-prerequisites: the .NET SDK (10.0) is not on PATH; install it first: https://learn.microsoft.com/dotnet/core/install/linux" >&2
+  exit 1
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-prerequisites: everything is present ($(qemu-system-x86_64 --version | head -n 1))"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-prerequisites: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-prerequisites: installed ${missing[*]} ($(qemu-system-x86_64 --version | head -n 1))"

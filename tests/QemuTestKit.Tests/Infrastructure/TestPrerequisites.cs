@@ -1,0 +1,64 @@
+namespace QemuTestKit.Tests.Infrastructure;
+
+/// <summary>
+/// Finds what the end-to-end tests need on this machine, and fails with the command that installs it
+/// when something is missing: a missing QEMU is a failure, never a skip.
+/// </summary>
+internal static class TestPrerequisites
+{
+    private const string InstallHint = "run 'bash build/install-prerequisites.sh' (or 'apt-get install qemu-system-x86 qemu-utils')";
+
+    public static string QemuBinary => s_qemu.Value;
+
+    public static string GuestDirectory => s_guest.Value;
+
+    public static string Kernel => Path.Combine(GuestDirectory, "vmlinuz");
+
+    public static string Initrd => Path.Combine(GuestDirectory, "initramfs.cpio.gz");
+
+    public const string ReadyMarker = "QEMUTESTKIT-READY";
+
+    public const string Prompt = "qtk# ";
+
+    private static readonly Lazy<string> s_qemu = new(() =>
+    {
+        string? fromEnv = Environment.GetEnvironmentVariable("QEMU_BINARY");
+        if (!string.IsNullOrEmpty(fromEnv))
+        {
+            return File.Exists(fromEnv) ? fromEnv : throw new InvalidOperationException($"QEMU_BINARY is set to '{fromEnv}', which does not exist.");
+        }
+
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, "qemu-system-x86_64");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException($"qemu-system-x86_64 was not found on PATH; {InstallHint}.");
+    });
+
+    private static readonly Lazy<string> s_guest = new(() =>
+    {
+        string? fromEnv = Environment.GetEnvironmentVariable("QTK_GUEST_DIR");
+        if (!string.IsNullOrEmpty(fromEnv))
+        {
+            return File.Exists(Path.Combine(fromEnv, "guest.json"))
+                ? fromEnv
+                : throw new InvalidOperationException($"QTK_GUEST_DIR is '{fromEnv}' but holds no guest.json; run 'bash build/guest/build.sh'.");
+        }
+
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "build", "guest", "out");
+            if (File.Exists(Path.Combine(candidate, "guest.json")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("The tiny test guest is not built; run 'bash build/guest/build.sh' from the repository root.");
+    });
+}
