@@ -165,10 +165,23 @@ public sealed partial class QmpClient
 
     private void HandleReply(JsonElement message)
     {
-        if (message.TryGetProperty("id", out JsonElement idElement)
-            && idElement.ValueKind == JsonValueKind.Number
-            && idElement.TryGetInt64(out long id)
-            && _pending.TryRemove(id, out PendingRequest? pending))
+        PendingRequest? pending = null;
+        if (message.TryGetProperty("id", out JsonElement idElement))
+        {
+            if (idElement.ValueKind == JsonValueKind.Number && idElement.TryGetInt64(out long id))
+            {
+                _pending.TryRemove(id, out pending);
+            }
+        }
+        else
+        {
+            lock (_inOrderLock)
+            {
+                _inOrder.TryDequeue(out pending);
+            }
+        }
+
+        if (pending is not null)
         {
             if (pending.Command == QuitCommand && message.TryGetProperty("return", out _))
             {
@@ -239,7 +252,23 @@ public sealed partial class QmpClient
             return;
         }
 
-        bool quitPending = _pending.Values.Any(p => p.Command == QuitCommand);
+        // Both tables are closed to newcomers now (_terminated is set); drain them.
+        List<PendingRequest> pendingRequests = [];
+        lock (_inOrderLock)
+        {
+            pendingRequests.AddRange(_inOrder);
+            _inOrder.Clear();
+        }
+
+        foreach (long key in _pending.Keys)
+        {
+            if (_pending.TryRemove(key, out PendingRequest? byId))
+            {
+                pendingRequests.Add(byId);
+            }
+        }
+
+        bool quitPending = pendingRequests.Exists(p => p.Command == QuitCommand);
         bool quitting = _quitIssued || quitPending;
         bool lostAfterQuit = quitting && (failure is null or IOException or SocketException);
         bool expected = _closing || lostAfterQuit;
@@ -266,13 +295,8 @@ public sealed partial class QmpClient
             QmpLog.ClosedUnexpected(_logger, _name, error);
         }
 
-        foreach (long id in _pending.Keys)
+        foreach (PendingRequest pending in pendingRequests)
         {
-            if (!_pending.TryRemove(id, out PendingRequest? pending))
-            {
-                continue;
-            }
-
             if (pending.Command == QuitCommand && lostAfterQuit)
             {
                 // QEMU exits on quit and may close the socket before its reply gets out: that is success.
@@ -281,7 +305,7 @@ public sealed partial class QmpClient
             }
 
             pending.TrySetException(new QmpConnectionException(
-                $"QMP {_name}: no reply to '{pending.Command}' (id {id.ToString(CultureInfo.InvariantCulture)}): connection {reason}. {TailText()}", failure)
+                $"QMP {_name}: no reply to '{pending.Command}' (#{pending.Id.ToString(CultureInfo.InvariantCulture)}): connection {reason}. {TailText()}", failure)
             {
                 PendingCommand = pending.Command,
             });
