@@ -16,9 +16,9 @@ internal sealed class QmpBenchmarkSuite : IBenchmarkSuite
 {
     private const int Launches = 30;
     private const int RoundTrips = 2000;
-    private const int RoundTripBatch = 100;
+    private const int RoundTripBatch = 20;
     private const int Events = 200;
-    private const int EventBatch = 20;
+    private const int EventBatch = 5;
 
     public string Name => "qmp";
 

@@ -84,19 +84,25 @@ public sealed partial class QmpClient
             return;
         }
 
-        byte[] raw = line.ToArray();
-        Transcript.Add(QmpMessageDirection.Received, raw);
-        QmpLog.Received(_logger, _name, new Utf8Text(raw));
-
         JsonElement message;
         try
         {
-            message = JsonSerializer.Deserialize<JsonElement>(raw);
+            // One copy, into the element's own document; the transcript keeps that document, not another array.
+            var reader = new Utf8JsonReader(line);
+            message = JsonElement.ParseValue(ref reader);
+            if (reader.Read())
+            {
+                throw new JsonException("Data after the JSON value.");
+            }
         }
         catch (JsonException ex)
         {
+            Transcript.Add(QmpMessageDirection.Received, line.ToArray());
             throw new QmpConnectionException($"QMP {_name}: QEMU sent invalid JSON ({ex.Message}): {Preview(line)}", ex);
         }
+
+        Transcript.AddReceived(message);
+        QmpLog.Received(_logger, _name, message);
 
         if (message.ValueKind != JsonValueKind.Object)
         {
