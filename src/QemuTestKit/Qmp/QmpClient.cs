@@ -63,7 +63,9 @@ public sealed partial class QmpClient : IAsyncDisposable
     private volatile bool _sendIds;
     private volatile string? _terminationReason;
     private QmpConnectionException? _terminationError;
-    private Task? _readLoop;
+    private readonly TaskCompletionSource _readLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private List<Delivery>? _batch;
+    private bool _readLoopStarted;
 
     private QmpClient(Stream stream, Socket? socket, QmpClientOptions options)
     {
@@ -174,7 +176,8 @@ public sealed partial class QmpClient : IAsyncDisposable
 
     private async Task NegotiateAsync(CancellationToken cancellationToken)
     {
-        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
+        _readLoopStarted = true;
+        StartReadLoop();
         TimeSpan? timeout = _options.CommandTimeout;
         QmpGreeting greeting;
         try
@@ -326,9 +329,30 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
 
         Task<JsonElement> reply = pending.Task;
-        if (timeout is null && !cancellationToken.CanBeCanceled)
+        if (timeout is null)
         {
-            return await reply.ConfigureAwait(false);
+            if (!cancellationToken.CanBeCanceled)
+            {
+                return await reply.ConfigureAwait(false);
+            }
+
+            // Cheaper than WaitAsync on the hot path: one registration, no extra task between reply and caller.
+            CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(
+                static (state, token) => ThreadPool.UnsafeQueueUserWorkItem(static s => s.Request.TrySetCanceled(s.Token), (Request: (PendingRequest)state!, Token: token), preferLocal: false),
+                pending);
+            try
+            {
+                return await reply.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Forget(pending);
+                throw;
+            }
+            finally
+            {
+                await registration.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         try
@@ -456,9 +480,9 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
 
         await _stream.DisposeAsync().ConfigureAwait(false);
-        if (_readLoop is not null)
+        if (_readLoopStarted)
         {
-            await _readLoop.ConfigureAwait(false);
+            await _readLoopDone.Task.ConfigureAwait(false);
         }
 
         Terminate(failure: null, endOfFile: false);
