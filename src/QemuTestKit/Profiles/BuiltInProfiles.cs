@@ -44,9 +44,11 @@ internal static class BuiltInProfiles
     /// <c>QTK_GUEST_DIR</c>, else the first <c>build/guest/out</c> holding <c>guest.json</c> above the test assembly, so
     /// that tests in this repository and its samples find the guest with no configuration.
     /// </summary>
-    public static string FindGuestDirectory(string baseDirectory)
+    public static string FindGuestDirectory(string baseDirectory) =>
+        FindGuestDirectory(baseDirectory, Environment.GetEnvironmentVariable("QTK_GUEST_DIR"));
+
+    internal static string FindGuestDirectory(string baseDirectory, string? fromEnv)
     {
-        string? fromEnv = Environment.GetEnvironmentVariable("QTK_GUEST_DIR");
         if (!string.IsNullOrEmpty(fromEnv))
         {
             return File.Exists(Path.Combine(fromEnv, "guest.json"))
