@@ -112,8 +112,10 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         var started = Stopwatch.StartNew();
         _machine = QemuProfileMachine.Create(profile, new QemuMachineOptions
         {
-            Name = ArtifactsLocation.SafeName(_className.Split('.')[^1]),
-            ConsoleLogPath = profile.Console is null ? null : _artifacts!.ConsoleLogPath,
+            // QEMU writes its own output to <LogDir>/<Name>.log as it runs: straight into the artifacts folder.
+            Name = VmArtifacts.MachineName,
+            LogDir = _artifacts!.Directory,
+            ConsoleLogPath = profile.Console is null ? null : _artifacts.ConsoleLogPath,
         });
 
         using var bootTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -311,7 +313,8 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         {
             if (includeQemuLog)
             {
-                text.Append(CultureInfo.InvariantCulture, $"QEMU output:\n{CommandLineText.Tail(_machine.Log ?? "", ConsoleTailLines)}\n");
+                string qemuOutput = _machine.Log ?? _artifacts?.Read(VmArtifacts.QemuLog) ?? "";
+                text.Append(CultureInfo.InvariantCulture, $"QEMU output:\n{CommandLineText.Tail(qemuOutput, ConsoleTailLines)}\n");
             }
 
             if (_profile?.Console is not null)
@@ -343,7 +346,6 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 
         try
         {
-            _artifacts.Write(VmArtifacts.QemuLog, _machine.Log);
             _artifacts.Write(VmArtifacts.QmpTranscript, _transcript?.ToString());
         }
         catch (IOException ex)

@@ -7,7 +7,8 @@ namespace QemuTestKit.Xunit;
 internal sealed class VmArtifacts(string directory)
 {
     public const string ConsoleLog = "console.log";
-    public const string QemuLog = "qemu.log";
+    public const string MachineName = "qemu";
+    public const string QemuLog = MachineName + ".log";
     public const string QmpTranscript = "qmp-transcript.txt";
     public const string Summary = "summary.txt";
 
