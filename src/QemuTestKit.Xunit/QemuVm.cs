@@ -392,7 +392,11 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         WriteArtifacts();
-        Attach("console-log", _artifacts.Read(VmArtifacts.ConsoleLog), _profile?.Console is null ? "(this profile has no console)" : "(the console printed nothing)");
+        if (_profile?.Console is not null)
+        {
+            Attach("console-log", _artifacts.Read(VmArtifacts.ConsoleLog), "(the console printed nothing)");
+        }
+
         Attach("qemu-log", _artifacts.Read(VmArtifacts.QemuLog), "(QEMU printed nothing)");
         Attach("qmp-transcript", _artifacts.Read(VmArtifacts.QmpTranscript), "(no QMP messages)");
         string summary = _artifacts.Read(VmArtifacts.Summary);
