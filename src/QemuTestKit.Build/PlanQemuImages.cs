@@ -26,11 +26,17 @@ public sealed class PlanQemuImages : Microsoft.Build.Utilities.Task
     [Output]
     public ITaskItem[] StagedFiles { get; private set; } = [];
 
+    /// <summary>The local source files (remote sources are not files), for the staging target's Inputs.</summary>
+    [Output]
+    public ITaskItem[] LocalSources { get; private set; } = [];
+
     /// <inheritdoc />
     public override bool Execute() => TaskRunner.Run(Log, () =>
     {
         string projectDirectory = string.IsNullOrEmpty(ProjectDirectory) ? Directory.GetCurrentDirectory() : ProjectDirectory;
-        StagedFiles = [.. ImagePlanner.Plan(Images, projectDirectory, Path.GetFullPath(OutputDirectory, projectDirectory)).Select(spec =>
+        IReadOnlyList<ImageSpec> specs = ImagePlanner.Plan(Images, projectDirectory, Path.GetFullPath(OutputDirectory, projectDirectory));
+        LocalSources = [.. specs.Where(spec => spec.LocalPath is not null).Select(spec => (ITaskItem)new TaskItem(spec.LocalPath))];
+        StagedFiles = [.. specs.Select(spec =>
         {
             var item = new TaskItem(spec.StagedPath);
             item.SetMetadata("Name", spec.Name);
