@@ -55,7 +55,8 @@ internal sealed class ConsumerProject
                 <QemuImage Include="guest/vmlinuz" Sha256="$(KernelSha256)" />
                 <QemuImage Include="guest/initramfs.cpio.gz" Sha256="{InitrdSha256}" Unpack="false" />
                 <QemuImage Include="data.img.xz" Format="qcow2" />
-                <QemuProfile Include="guest" Kernel="vmlinuz" Initrd="initramfs.cpio.gz" Append="console=ttyS0 quiet panic=-1"
+                <!-- tcg: this machine has a /dev/kvm that opens but cannot run guests; TCG works everywhere. -->
+                <QemuProfile Include="guest" Accel="tcg" Kernel="vmlinuz" Initrd="initramfs.cpio.gz" Append="console=ttyS0 quiet panic=-1"
                              Memory="256M" Drives="data.qcow2" ReadyPattern="QEMUTESTKIT-READY" Prompt="qtk# " BootTimeoutSeconds="120" />
               </ItemGroup>
               <ItemGroup Condition="'$(WithVmTest)' != 'true'">
@@ -80,8 +81,10 @@ internal sealed class ConsumerProject
                 [Xunit.Fact(Timeout = 300_000)]
                 public async Task Guest_boots_from_the_staged_images_and_its_shell_answers()
                 {
-                    string uname = await vm.Console.RunAsync("uname -s");
-                    Xunit.Assert.Equal("Linux", uname.Trim());
+                    // Upper-cased by the guest, so the answer cannot come from the echoed command line (or the shell's
+                    // banner, which RunAsync may still return ahead of the first answer).
+                    string uname = await vm.Console.RunAsync("uname -s | tr a-z A-Z", cancellationToken: Xunit.TestContext.Current.CancellationToken);
+                    Xunit.Assert.Contains("LINUX", uname, StringComparison.Ordinal);
                 }
             }
             """);
