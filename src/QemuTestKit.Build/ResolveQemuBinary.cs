@@ -112,7 +112,7 @@ public sealed partial class ResolveQemuBinary : Microsoft.Build.Utilities.Task, 
         {
             throw new QemuBuildException(
                 ErrorCodes.QemuNotExecutable,
-                $"The QEMU binary '{path}' (from {source}) is a directory. Set the QemuBinary property to the qemu-system-<arch> file itself.");
+                $"The QEMU binary '{path}' (from {source}) is a directory. Set the QemuBinary property to the qemu-system-<arch> file itself, or {hint}.");
         }
 
         if (!File.Exists(path))
@@ -126,7 +126,7 @@ public sealed partial class ResolveQemuBinary : Microsoft.Build.Utilities.Task, 
         {
             throw new QemuBuildException(
                 ErrorCodes.QemuNotExecutable,
-                $"The QEMU binary '{path}' (from {source}) is not executable. Run 'chmod +x {path}', or set the QemuBinary property to an executable qemu-system-<arch>.");
+                $"The QEMU binary '{path}' (from {source}) is not executable. Run 'chmod +x {path}', set the QemuBinary property to an executable qemu-system-<arch>, or {hint}.");
         }
 
         return path;

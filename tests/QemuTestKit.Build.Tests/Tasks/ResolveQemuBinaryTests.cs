@@ -118,6 +118,7 @@ public sealed class ResolveQemuBinaryTests : IDisposable
         string message = _engine.SingleError("QTK002").Message!;
         Assert.Contains("not executable", message, StringComparison.Ordinal);
         Assert.Contains("QemuBinary", message, StringComparison.Ordinal);
+        Assert.Contains("apt-get install qemu-system-", message, StringComparison.Ordinal);
     }
 
     [Fact]
