@@ -76,7 +76,7 @@ public sealed partial class Scrubber
             .Distinct(StringComparer.Ordinal)
             .OrderByDescending(root => root.Length)
             .Select(Regex.Escape));
-        var regex = new Regex($@"(?<![\w.\-/\\])(?:{alternatives})[/\\][^\s/\\,;'""=:]+", RegexOptions.CultureInvariant);
+        var regex = new Regex($@"(?<![\w.\-/\\}}])(?:{alternatives})[/\\][^\s/\\,;'""=:]+", RegexOptions.CultureInvariant);
         return Numbered(regex, "TempDir");
     }
 
@@ -93,7 +93,7 @@ public sealed partial class Scrubber
 
     /// <summary>Matches <paramref name="path"/> only as a whole path: not inside a longer name, not below another folder.</summary>
     internal static Regex PathRegex(string path) =>
-        new($@"(?<![\w.\-/\\]){Regex.Escape(path)}(?![\w.\-])", RegexOptions.CultureInvariant);
+        new($@"(?<![\w.\-/\\}}]){Regex.Escape(path)}(?![\w.\-])", RegexOptions.CultureInvariant);
 
     private static Scrubber WholeWord(string word, string placeholder, string name)
     {
@@ -130,6 +130,6 @@ public sealed partial class Scrubber
     [GeneratedRegex(@"(?<prefix>\bpid\b\s*[:=]?\s*)(?<pid>\d+)\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex PidRegex();
 
-    [GeneratedRegex(@"(?<![\w.\-/\\])(?:/[^\s/,;'""=:]+)+\.sock(?![\w.\-])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![\w.\-/\\}])(?:/[^\s/,;'""=:]+)+\.sock(?![\w.\-])", RegexOptions.CultureInvariant)]
     private static partial Regex SocketPathRegex();
 }
