@@ -98,7 +98,7 @@ internal static class SnapshotVerifier
                verified: {file.VerifiedPath}
                received: {file.ReceivedPath}
                If the change is intended, run the test again with {SnapshotEnvironment.AcceptVariable}=1, or move the received file over the verified one, and commit it.
-               {UnifiedDiff.Create(verified, received, verifiedName, receivedName)}
+               {UnifiedDiff.Create(verified.TrimEnd('\n'), received.TrimEnd('\n'), verifiedName, receivedName)}
                """;
         return new Decision(SnapshotOutcome.Matched, WriteVerified: false, WriteReceived: true,
             new SnapshotMismatchException(message, file.VerifiedPath, file.ReceivedPath));
