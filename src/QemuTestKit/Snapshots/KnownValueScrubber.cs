@@ -41,10 +41,8 @@ internal static class KnownValueScrubber
             steps.Add((new Regex($@"(?<=\bpid\b\s*[:=]?\s*){digits}(?!\d)|(?<=[\-_./]){digits}(?=[\-_./])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase), "{Pid}"));
         }
 
-        if (values.MonitorPort is int port)
-        {
-            steps.Add((new Regex($@"(?<=\bport=){port.ToString(CultureInfo.InvariantCulture)}(?!\d)", RegexOptions.CultureInvariant), "{MonitorPort}"));
-        }
+        AddPort(steps, values.MonitorPort, "{MonitorPort}");
+        AddPort(steps, values.ConsolePort, "{ConsolePort}");
 
         // Regex.Replace treats '$' in the replacement specially; placeholders never contain it, but a
         // user-supplied name could, so escape it.
@@ -57,6 +55,14 @@ internal static class KnownValueScrubber
 
             return text;
         });
+    }
+
+    private static void AddPort(List<(Regex, string)> steps, int? port, string placeholder)
+    {
+        if (port is int value)
+        {
+            steps.Add((new Regex($@"(?<=\bport=){value.ToString(CultureInfo.InvariantCulture)}(?!\d)", RegexOptions.CultureInvariant), placeholder));
+        }
     }
 
     private static void AddPath(List<(string, string)> paths, string? value, string placeholder)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using QemuTestKit.Qmp;
 
 namespace QemuTestKit;
 
@@ -39,6 +40,20 @@ public static partial class SnapshotText
     }
 
     /// <summary>
+    /// The command line of a running machine, as <see cref="CommandLine(IReadOnlyList{string}, SnapshotValues?)"/>
+    /// with the machine's own values (<see cref="SnapshotValues.FromMachine"/>).
+    /// </summary>
+    /// <param name="machine">A launched, running machine.</param>
+    /// <param name="placeholders">More values to name, as in <see cref="SnapshotValues.Placeholders"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="machine"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The machine is not running.</exception>
+    public static string CommandLine(QemuMachine machine, IReadOnlyDictionary<string, string>? placeholders = null)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        return CommandLine(machine.CommandLine, SnapshotValues.FromMachine(machine, placeholders));
+    }
+
+    /// <summary>
     /// The console output without terminal control sequences (busybox's cursor queries, colours), with
     /// <c>\n</c> line ends, no trailing spaces, and timestamps, durations, addresses, PIDs and ids scrubbed.
     /// </summary>
@@ -59,6 +74,14 @@ public static partial class SnapshotText
     {
         ArgumentNullException.ThrowIfNull(transcript);
         return Finish(Scrubber.Apply(Normalize(transcript), WithValues(values, [s_qmpVersion, .. Scrubber.Defaults])));
+    }
+
+    /// <summary>A QMP client's transcript (<see cref="QmpClient.Transcript"/>), as <see cref="QmpTranscript(string, SnapshotValues?)"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="transcript"/> is null.</exception>
+    public static string QmpTranscript(QemuTestKit.Qmp.QmpTranscript transcript, SnapshotValues? values = null)
+    {
+        ArgumentNullException.ThrowIfNull(transcript);
+        return QmpTranscript(transcript.ToString(), values);
     }
 
     private static string Log(string text, SnapshotValues? values)

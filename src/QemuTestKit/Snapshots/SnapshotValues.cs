@@ -45,9 +45,69 @@ public sealed record SnapshotValues
     /// <summary>The TCP port of the QMP monitor when it is not a unix socket; <c>port=N</c> becomes <c>port={MonitorPort}</c>.</summary>
     public int? MonitorPort { get; init; }
 
+    /// <summary>The TCP port of the console when it is not a unix socket; <c>port=N</c> becomes <c>port={ConsolePort}</c>.</summary>
+    public int? ConsolePort { get; init; }
+
     /// <summary>
     /// More values to replace: the key is the value as it appears (typically a path), the value the
     /// placeholder's name without braces, e.g. <c>["/src/guest"] = "GuestDir"</c> gives <c>{GuestDir}</c>.
     /// </summary>
     public IReadOnlyDictionary<string, string> Placeholders { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The values of a running machine: binary, temp, socket and log folders, QEMU's log file, the console log,
+    /// the name, the PID, and the TCP ports of its monitor and console when they are not unix sockets.
+    /// Take them while the machine runs (its folders are removed at shutdown) and reuse them for the logs afterwards.
+    /// </summary>
+    /// <param name="machine">A launched, running machine.</param>
+    /// <param name="placeholders">More values to name, as in <see cref="Placeholders"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="machine"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The machine is not running.</exception>
+    public static SnapshotValues FromMachine(QemuMachine machine, IReadOnlyDictionary<string, string>? placeholders = null)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        if (!machine.IsRunning || machine.CommandLine.Count == 0)
+        {
+            // Its folders exist only while it runs; reading them now would create new, empty ones.
+            throw new InvalidOperationException($"VM {machine.Name} is not running: take its snapshot values after LaunchAsync and before shutdown.");
+        }
+
+        return new SnapshotValues
+        {
+            QemuBinary = machine.Binary,
+            TempDir = machine.TempDir,
+            SockDir = machine.SockDir,
+            LogDir = machine.LogDir,
+            QemuLog = Path.Combine(machine.LogDir, machine.Name + ".log"),
+            ConsoleLog = machine.ConsoleLogPath,
+            Name = machine.Name,
+            Pid = machine.Pid,
+            MonitorPort = ChardevPort(machine.CommandLine, "mon"),
+            ConsolePort = ChardevPort(machine.CommandLine, "console"),
+            Placeholders = placeholders ?? new Dictionary<string, string>(),
+        };
+    }
+
+    // The machine picks free ports for its own monitor and console chardevs when it cannot use unix sockets.
+    private static int? ChardevPort(IReadOnlyList<string> commandLine, string id)
+    {
+        for (int i = 0; i + 1 < commandLine.Count; i++)
+        {
+            if (commandLine[i] != "-chardev" || !commandLine[i + 1].StartsWith($"socket,id={id},", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (string part in commandLine[i + 1].Split(','))
+            {
+                if (part.StartsWith("port=", StringComparison.Ordinal)
+                    && int.TryParse(part.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port))
+                {
+                    return port;
+                }
+            }
+        }
+
+        return null;
+    }
 }
