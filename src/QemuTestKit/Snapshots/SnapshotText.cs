@@ -60,9 +60,11 @@ public static partial class SnapshotText
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
     public static string ConsoleLog(string text, SnapshotValues? values = null) => Log(text, values);
 
-    /// <summary>QEMU's own output (its stdout and stderr), normalized and scrubbed like <see cref="ConsoleLog"/>.</summary>
-    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
-    public static string QemuLog(string text, SnapshotValues? values = null) => Log(text, values);
+    /// <summary>
+    /// QEMU's own output (its stdout and stderr, e.g. <see cref="QemuMachine.Log"/>), normalized and scrubbed like
+    /// <see cref="ConsoleLog"/>; null (no log yet) gives an empty text.
+    /// </summary>
+    public static string QemuLog(string? text, SnapshotValues? values = null) => Log(text ?? "", values);
 
     /// <summary>
     /// A QMP transcript, normalized and scrubbed like <see cref="ConsoleLog"/>, with QEMU's version in the
