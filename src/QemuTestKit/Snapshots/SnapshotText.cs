@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using QemuTestKit.Qmp;
 
@@ -75,7 +74,7 @@ public static partial class SnapshotText
     public static string QmpTranscript(string transcript, SnapshotValues? values = null)
     {
         ArgumentNullException.ThrowIfNull(transcript);
-        return Finish(Scrubber.Apply(Normalize(transcript), WithValues(values, [s_qmpVersion, .. Scrubber.Defaults])));
+        return Finish(Scrubber.Apply(ConsoleText.Clean(transcript), WithValues(values, [s_qmpVersion, .. Scrubber.Defaults])));
     }
 
     /// <summary>A QMP client's transcript (<see cref="QmpClient.Transcript"/>), as <see cref="QmpTranscript(string, SnapshotValues?)"/>.</summary>
@@ -89,28 +88,11 @@ public static partial class SnapshotText
     private static string Log(string text, SnapshotValues? values)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return Finish(Scrubber.Apply(Normalize(text), WithValues(values, Scrubber.Defaults)));
+        return Finish(Scrubber.Apply(ConsoleText.Clean(text), WithValues(values, Scrubber.Defaults)));
     }
 
     private static IEnumerable<Scrubber> WithValues(SnapshotValues? values, IEnumerable<Scrubber> scrubbers) =>
         values is null ? scrubbers : scrubbers.Prepend(KnownValueScrubber.Create(values));
-
-    /// <summary>Removes what a terminal would not show: control sequences, carriage returns, other control characters.</summary>
-    internal static string Normalize(string text)
-    {
-        text = AnsiRegex().Replace(text, "");
-        text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
-        var builder = new StringBuilder(text.Length);
-        foreach (char c in text)
-        {
-            if (c is '\n' or '\t' || !char.IsControl(c))
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
-    }
 
     // Trailing spaces and blank trailing lines are invisible in review and stripped by editors.
     private static string Finish(string text)
@@ -118,9 +100,6 @@ public static partial class SnapshotText
         string[] lines = text.Split('\n');
         return string.Join('\n', lines.Select(line => line.TrimEnd(' ', '\t'))).TrimEnd('\n');
     }
-
-    [GeneratedRegex(@"\x1B(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(?:\x07|\x1B\\)|[@-Z\\-_])", RegexOptions.CultureInvariant)]
-    private static partial Regex AnsiRegex();
 
     [GeneratedRegex(@"""package""\s*:\s*""[^""]*""", RegexOptions.CultureInvariant)]
     private static partial Regex QmpPackageRegex();
