@@ -45,8 +45,12 @@ public sealed partial class Scrubber
     /// </summary>
     public static Scrubber TempPaths { get; } = TempPathsUnder([Path.GetTempPath(), "/tmp", "/var/tmp"]);
 
-    /// <summary>The current user's home directory becomes <c>{Home}</c>.</summary>
-    public static Scrubber HomeDirectory { get; } = DirectoryAt(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), "{Home}");
+    /// <summary>
+    /// The current user's home directory becomes <c>{Home}</c> when it is at least two folders deep (<c>/home/ann</c>,
+    /// <c>C:\Users\ann</c>). A top-level home such as root's <c>/root</c> is left alone: the same path appears inside
+    /// guests, and scrubbing it only on computers where tests run as root would make snapshots differ between computers.
+    /// </summary>
+    public static Scrubber HomeDirectory { get; } = HomeDirectoryAt(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
 
     /// <summary>
     /// This computer's name (<see cref="Environment.MachineName"/>) becomes <c>{MachineName}</c> where it is a whole
@@ -78,6 +82,12 @@ public sealed partial class Scrubber
             .Select(Regex.Escape));
         var regex = new Regex($@"(?<![\w.\-/\\}}])(?:{alternatives})[/\\][^\s/\\,;'""=:]+", RegexOptions.CultureInvariant);
         return Numbered(regex, "TempDir");
+    }
+
+    internal static Scrubber HomeDirectoryAt(string home)
+    {
+        int depth = home.Split(['/', '\\'], StringSplitOptions.RemoveEmptyEntries).Count(part => !part.EndsWith(':'));
+        return depth >= 2 ? DirectoryAt(home, "{Home}") : Create("home directory", text => text);
     }
 
     internal static Scrubber DirectoryAt(string directory, string placeholder)

@@ -74,6 +74,15 @@ public sealed class ScrubberTests
         Assert.Equal("{Home}/src {Home} /home/anna /x/home/ann", home.Scrub("/home/ann/src /home/ann /home/anna /x/home/ann"));
     }
 
+    [Theory]
+    [InlineData("/home/ann", "cd /home/ann/src", "cd {Home}/src")]
+    [InlineData("/root", "HOME=/root", "HOME=/root")]
+    [InlineData("C:\\Users\\ann", "C:\\Users\\ann\\x", "{Home}\\x")]
+    public void The_home_directory_is_replaced_unless_it_is_top_level(string home, string text, string expected)
+    {
+        Assert.Equal(expected, Scrubber.HomeDirectoryAt(home).Scrub(text));
+    }
+
     [Fact]
     public void Scrubbers_of_one_apply_share_the_numbering_and_run_in_order()
     {
