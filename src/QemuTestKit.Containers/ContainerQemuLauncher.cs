@@ -95,16 +95,16 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             string id = container.Id;
+            await ContainerQemuProcess.RemoveAsync(container, client).ConfigureAwait(false);
             client.Dispose();
-            await container.DisposeAsync().ConfigureAwait(false);
             throw new QemuLaunchException(
                 $"Docker could not start QEMU's container (image {_options.Image}, engine {engine.Endpoint}{(string.IsNullOrEmpty(id) ? "" : ", container " + id)}): {ex.Message}",
                 ex);
         }
         catch (OperationCanceledException)
         {
+            await ContainerQemuProcess.RemoveAsync(container, client).ConfigureAwait(false);
             client.Dispose();
-            await container.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 

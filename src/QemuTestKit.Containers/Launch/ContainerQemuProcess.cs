@@ -110,11 +110,37 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
         finally
         {
             await _disposing.CancelAsync().ConfigureAwait(false);
-            // Testcontainers removes the container (forced) when it is disposed.
-            await _container.DisposeAsync().ConfigureAwait(false);
+            await RemoveAsync(_container, _client).ConfigureAwait(false);
             _client.Dispose();
             _disposing.Dispose();
             LogRemoved(_logger, _container.Id[..12]);
+        }
+    }
+
+    /// <summary>
+    /// Disposes the Testcontainers handle and removes the container: without the reaper (and with clean-up off, so
+    /// Testcontainers never needs the reaper) disposing only stops it.
+    /// </summary>
+    internal static async Task RemoveAsync(IContainer container, IDockerClient client)
+    {
+        string id = container.Id;
+        await container.DisposeAsync().ConfigureAwait(false);
+        if (string.IsNullOrEmpty(id))
+        {
+            return;
+        }
+
+        try
+        {
+            await client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }).ConfigureAwait(false);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // Already gone.
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        {
+            // "removal already in progress".
         }
     }
 

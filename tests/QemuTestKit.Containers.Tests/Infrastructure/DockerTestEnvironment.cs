@@ -1,0 +1,47 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace QemuTestKit.Containers.Tests.Infrastructure;
+
+/// <summary>
+/// The Docker engines the container tests run against: the local one (DOCKER_HOST or the default socket) and a
+/// TCP one on loopback (QTK_DOCKER_TCP_HOST), both prepared by <c>source build/docker/start-dockerd.sh</c>.
+/// A missing engine is a failure that says how to start it, never a skip.
+/// </summary>
+internal static class DockerTestEnvironment
+{
+    public const string StartHint = "run `source build/docker/start-dockerd.sh` from the repository root (it starts a private loopback-only dockerd listening on a unix socket and on tcp://127.0.0.1, exports DOCKER_HOST, QTK_DOCKER_TCP_HOST and, for Docker 20.10, DOCKER_API_VERSION=1.41, and builds the QEMU image)";
+
+    public static string Image => Environment.GetEnvironmentVariable("QTK_QEMU_IMAGE") is { Length: > 0 } image ? image : QemuContainerOptions.DefaultImage;
+
+    /// <summary>The engine behind a TCP endpoint on loopback, for the remote-engine (TCP transport) tests.</summary>
+    public static Uri TcpEndpoint =>
+        Environment.GetEnvironmentVariable("QTK_DOCKER_TCP_HOST") is { Length: > 0 } tcp
+            ? new Uri(tcp)
+            : throw new InvalidOperationException($"QTK_DOCKER_TCP_HOST is not set, so there is no TCP Docker endpoint for the remote-engine tests; {StartHint}.");
+
+    public static QemuContainerOptions UnixSocketOptions => new() { Image = Image, Transport = QemuContainerTransport.UnixSocket };
+
+    public static QemuContainerOptions TcpOptions => new() { Image = Image, DockerEndpoint = TcpEndpoint, Transport = QemuContainerTransport.Tcp };
+
+    /// <summary>The ids of containers this test process started that still exist (running or not).</summary>
+    public static async Task<IReadOnlyList<string>> ContainersOfThisSessionAsync(Uri? endpoint = null)
+    {
+        using IDockerClient client = DockerEngine.Resolve(endpoint).CreateClient();
+        IList<ContainerListResponse> list = await client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"{ContainerLabels.Session}={OwnerProcess.SessionId}"] = true },
+            },
+        });
+        return [.. list.Select(c => $"{c.ID[..12]} {string.Join(",", c.Names)} {c.State}")];
+    }
+
+    public static async Task AssertNoContainersLeftAsync(Uri? endpoint = null)
+    {
+        IReadOnlyList<string> left = await ContainersOfThisSessionAsync(endpoint);
+        Assert.True(left.Count == 0, "Containers left behind: " + string.Join("; ", left));
+    }
+}
