@@ -130,6 +130,7 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
 
         ContainerBuilder builder = new ContainerBuilder(_options.Image)
             .WithDockerEndpoint(engine.EndpointConfiguration)
+            .WithLogger(_logger)
             .WithName($"qemutestkit-{OwnerProcess.SessionId}-{number}")
             .WithEntrypoint(entrypoint)
             .WithCommand([.. spec.Arguments])
