@@ -1,0 +1,213 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace QemuTestKit;
+
+/// <summary>
+/// Runs QEMU as a child process of this one (the default <see cref="IQemuLauncher"/>). Standard output and error go
+/// straight into the log file, standard input is <c>/dev/null</c>, descriptors passed with <see cref="QemuMachine.AddFd"/>
+/// are inherited, and QEMU runs in its own process group so a Ctrl-C at the terminal reaches the test host, not QEMU.
+/// </summary>
+/// <remarks>
+/// Orphans: when <c>setpriv</c> (util-linux) is on PATH, QEMU is started as <c>setpriv --pdeathsig KILL -- …</c> from one
+/// long-lived thread, so the kernel kills QEMU when this process dies, even by SIGKILL. Without <c>setpriv</c> a warning
+/// is logged and no guard is installed.
+/// </remarks>
+public sealed class ProcessQemuLauncher : IQemuLauncher
+{
+    private static readonly Lazy<string?> s_setpriv = new(() => FindOnPath("setpriv"));
+
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a launcher; <paramref name="logger"/> receives the start-up details.</summary>
+    public ProcessQemuLauncher(ILogger? logger = null) => _logger = logger ?? NullLogger.Instance;
+
+    /// <summary>The shared instance with no logger.</summary>
+    public static ProcessQemuLauncher Default { get; } = new();
+
+    /// <summary>Whether QEMU is killed when this process dies (false when <c>setpriv</c> is missing).</summary>
+    public static bool HasOrphanGuard => s_setpriv.Value is not null;
+
+    /// <inheritdoc />
+    public bool QemuCanConnectToHost => true;
+
+    /// <inheritdoc />
+    public string QemuListenHost => "127.0.0.1";
+
+    /// <inheritdoc />
+    public async Task<IQemuProcess> StartAsync(QemuLaunchSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        cancellationToken.ThrowIfCancellationRequested();
+        IReadOnlyList<string> commandLine = spec.CommandLine;
+        string executable = Resolve(commandLine[0]) ?? throw new QemuLaunchException(
+            $"Cannot start QEMU: '{commandLine[0]}' was not found{(commandLine[0].Contains('/', StringComparison.Ordinal) ? "" : " on PATH")} or is not executable. "
+            + "Check the QEMU binary path (install QEMU with 'apt-get install qemu-system-x86', or set QEMU_BINARY).",
+            exitCode: null, commandLine, output: "");
+
+        List<string> argv = [];
+        if (s_setpriv.Value is { } setpriv)
+        {
+            argv.AddRange([setpriv, "--pdeathsig", "KILL", "--"]);
+        }
+        else
+        {
+            MachineLog.NoOrphanGuard(_logger);
+        }
+
+        argv.Add(executable);
+        argv.AddRange(commandLine.Skip(1));
+        string[] environment = BuildEnvironment(spec.Environment);
+
+        int pid = await SpawnThread.RunAsync(() => Spawn(argv, environment, spec.LogPath)).ConfigureAwait(false);
+        MachineLog.Started(_logger, pid);
+        return new LocalQemuProcess(pid);
+    }
+
+    private static unsafe int Spawn(List<string> argv, string[] environment, string logPath)
+    {
+        var strings = new List<nint>();
+        byte* actions = (byte*)NativeMemory.AllocZeroed(Libc.OpaqueSize);
+        byte* attr = (byte*)NativeMemory.AllocZeroed(Libc.OpaqueSize);
+        byte* sigmask = (byte*)NativeMemory.AllocZeroed(Libc.OpaqueSize);
+        byte* sigdefault = (byte*)NativeMemory.AllocZeroed(Libc.OpaqueSize);
+        byte** argvp = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(nint));
+        byte** envp = (byte**)NativeMemory.AllocZeroed((nuint)(environment.Length + 1), (nuint)sizeof(nint));
+        try
+        {
+            for (int i = 0; i < argv.Count; i++)
+            {
+                argvp[i] = Utf8(argv[i], strings);
+            }
+
+            for (int i = 0; i < environment.Length; i++)
+            {
+                envp[i] = Utf8(environment[i], strings);
+            }
+
+            Check(Libc.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
+            Check(Libc.posix_spawnattr_init(attr), "posix_spawnattr_init");
+            try
+            {
+                Check(Libc.posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null", strings), Libc.O_RDONLY, 0), "addopen stdin");
+                Check(Libc.posix_spawn_file_actions_addopen(actions, 1, Utf8(logPath, strings), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC, 0x1a4 /* 0644 */), "addopen log");
+                Check(Libc.posix_spawn_file_actions_adddup2(actions, 1, 2), "adddup2 stderr");
+
+                // The runtime ignores SIGPIPE and blocks signals on its threads; QEMU must start with the defaults.
+                _ = Libc.sigemptyset(sigmask);
+                _ = Libc.sigfillset(sigdefault);
+                _ = Libc.sigdelset(sigdefault, Libc.SIGKILL);
+                _ = Libc.sigdelset(sigdefault, Libc.SIGSTOP);
+                Check(Libc.posix_spawnattr_setsigmask(attr, sigmask), "setsigmask");
+                Check(Libc.posix_spawnattr_setsigdefault(attr, sigdefault), "setsigdefault");
+                Check(Libc.posix_spawnattr_setpgroup(attr, 0), "setpgroup");
+                Check(Libc.posix_spawnattr_setflags(attr, Libc.POSIX_SPAWN_SETSIGMASK | Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETPGROUP), "setflags");
+
+                int error = Libc.posix_spawn(out int pid, argvp[0], actions, attr, argvp, envp);
+                if (error != 0)
+                {
+                    throw new QemuLaunchException(
+                        $"Cannot start QEMU: posix_spawn failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error}); log file '{logPath}'.",
+                        exitCode: null, argv, output: "");
+                }
+
+                return pid;
+            }
+            finally
+            {
+                _ = Libc.posix_spawn_file_actions_destroy(actions);
+                _ = Libc.posix_spawnattr_destroy(attr);
+            }
+        }
+        finally
+        {
+            foreach (nint p in strings)
+            {
+                NativeMemory.Free((void*)p);
+            }
+
+            NativeMemory.Free(actions);
+            NativeMemory.Free(attr);
+            NativeMemory.Free(sigmask);
+            NativeMemory.Free(sigdefault);
+            NativeMemory.Free(argvp);
+            NativeMemory.Free(envp);
+        }
+    }
+
+    private static void Check(int error, string what)
+    {
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"{what} failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})");
+        }
+    }
+
+    private static unsafe byte* Utf8(string value, List<nint> allocations)
+    {
+        int count = Encoding.UTF8.GetByteCount(value);
+        byte* p = (byte*)NativeMemory.Alloc((nuint)count + 1);
+        allocations.Add((nint)p);
+        fixed (char* chars = value)
+        {
+            Encoding.UTF8.GetBytes(chars, value.Length, p, count);
+        }
+
+        p[count] = 0;
+        return p;
+    }
+
+    private static string[] BuildEnvironment(IReadOnlyDictionary<string, string?> overrides)
+    {
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
+        {
+            merged[(string)entry.Key] = (string?)entry.Value ?? "";
+        }
+
+        foreach ((string key, string? value) in overrides)
+        {
+            if (value is null)
+            {
+                merged.Remove(key);
+            }
+            else
+            {
+                merged[key] = value;
+            }
+        }
+
+        return [.. merged.Select(kv => kv.Key + "=" + kv.Value)];
+    }
+
+    private static string? Resolve(string program)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return IsExecutable(program) ? Path.GetFullPath(program) : null;
+        }
+
+        return FindOnPath(program);
+    }
+
+    private static string? FindOnPath(string program)
+    {
+        foreach (string dir in (System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, program);
+            if (IsExecutable(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsExecutable(string path) =>
+        !OperatingSystem.IsWindows()
+        && File.Exists(path)
+        && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+}

@@ -1,0 +1,38 @@
+namespace QemuTestKit;
+
+/// <summary>Everything an <see cref="IQemuLauncher"/> needs to start one QEMU process.</summary>
+public sealed record QemuLaunchSpec
+{
+    /// <summary>The wrapper prefix (for example <c>gdb --args</c>), possibly empty.</summary>
+    public required IReadOnlyList<string> Wrapper { get; init; }
+
+    /// <summary>The QEMU binary as the user gave it.</summary>
+    public required string Binary { get; init; }
+
+    /// <summary>The arguments after the binary: the machine's base arguments, then the user's.</summary>
+    public required IReadOnlyList<string> Arguments { get; init; }
+
+    /// <summary>The full command line: <see cref="Wrapper"/>, <see cref="Binary"/>, <see cref="Arguments"/>.</summary>
+    public IReadOnlyList<string> CommandLine => [.. Wrapper, Binary, .. Arguments];
+
+    /// <summary>The file that receives QEMU's standard output and standard error (created and truncated).</summary>
+    public required string LogPath { get; init; }
+
+    /// <summary>The folder holding the QMP and console unix sockets.</summary>
+    public required string SocketDirectory { get; init; }
+
+    /// <summary>
+    /// Folders QEMU must see at the same paths (socket, temp and log folders, and the folders of files named on the
+    /// command line): a container launcher bind-mounts them.
+    /// </summary>
+    public required IReadOnlyList<string> SharedDirectories { get; init; }
+
+    /// <summary>TCP ports QEMU listens on when the launcher said <see cref="IQemuLauncher.QemuCanConnectToHost"/> is false.</summary>
+    public IReadOnlyList<int> QemuListenPorts { get; init; } = [];
+
+    /// <summary>Descriptors QEMU must inherit (<see cref="QemuMachine.AddFd"/>); only a local launcher can honour them.</summary>
+    public IReadOnlyList<int> InheritedFileDescriptors { get; init; } = [];
+
+    /// <summary>Environment variables to set (a <see langword="null"/> value removes one) on top of this process's environment.</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+}

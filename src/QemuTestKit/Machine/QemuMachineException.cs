@@ -1,0 +1,23 @@
+namespace QemuTestKit;
+
+/// <summary>An error in <see cref="QemuMachine"/> (the seed's <c>QEMUMachineError</c>): misuse, or a QEMU that misbehaved.</summary>
+public class QemuMachineException : Exception
+{
+    /// <summary>Creates the exception with a generic message.</summary>
+    public QemuMachineException()
+        : base("QEMU machine error.")
+    {
+    }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public QemuMachineException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public QemuMachineException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+}

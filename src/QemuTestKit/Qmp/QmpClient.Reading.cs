@@ -1,0 +1,344 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace QemuTestKit.Qmp;
+
+// The one sequential read loop: splits the stream on newlines and routes greeting, replies and events.
+public sealed partial class QmpClient
+{
+    private async Task ReadLoopAsync()
+    {
+        Exception? failure = null;
+        bool endOfFile = false;
+        long scanned = 0;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await _reader.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                while (true)
+                {
+                    // Resume the newline search where the last read stopped: a 16 MiB message arrives in many reads.
+                    SequencePosition? newline = buffer.Slice(scanned).PositionOf((byte)'\n');
+                    if (newline is null)
+                    {
+                        scanned = buffer.Length;
+                        break;
+                    }
+
+                    ProcessLine(buffer.Slice(0, newline.Value));
+                    buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
+                    scanned = 0;
+                }
+
+                if (buffer.Length > MaxMessageBytes)
+                {
+                    throw new QmpConnectionException($"QMP {_name}: a message exceeded {MaxMessageBytes} bytes without a newline.");
+                }
+
+                if (result.IsCompleted)
+                {
+                    endOfFile = true;
+                    if (!IsWhitespace(buffer))
+                    {
+                        failure = new QmpConnectionException(
+                            $"QMP {_name}: the connection ended in the middle of a message ({buffer.Length} bytes without a newline: {Preview(buffer)}).");
+                    }
+
+                    break;
+                }
+
+                _reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or QmpConnectionException)
+        {
+            failure = ex;
+        }
+#pragma warning disable CA1031 // Whatever breaks the loop must still fault the waiters, or they hang forever.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = new QmpConnectionException($"QMP {_name}: the read loop failed: {ex.Message}", ex);
+        }
+
+        await _reader.CompleteAsync().ConfigureAwait(false);
+        Terminate(failure, endOfFile);
+    }
+
+    private void ProcessLine(ReadOnlySequence<byte> line)
+    {
+        if (IsWhitespace(line))
+        {
+            return;
+        }
+
+        byte[] raw = line.ToArray();
+        Transcript.Add(QmpMessageDirection.Received, raw);
+        QmpLog.Received(_logger, _name, new Utf8Text(raw));
+
+        JsonElement message;
+        try
+        {
+            message = JsonSerializer.Deserialize<JsonElement>(raw);
+        }
+        catch (JsonException ex)
+        {
+            throw new QmpConnectionException($"QMP {_name}: QEMU sent invalid JSON ({ex.Message}): {Preview(line)}", ex);
+        }
+
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            throw new QmpConnectionException($"QMP {_name}: QEMU sent a message that is not a JSON object: {Preview(line)}");
+        }
+
+        if (!_greeting.Task.IsCompleted)
+        {
+            _greeting.TrySetResult(ParseGreeting(message, line));
+        }
+        else if (message.TryGetProperty("event", out JsonElement name) && name.ValueKind == JsonValueKind.String)
+        {
+            HandleEvent(name.GetString()!, message);
+        }
+        else if (message.TryGetProperty("return", out _) || message.TryGetProperty("error", out _))
+        {
+            HandleReply(message);
+        }
+        else
+        {
+            QmpLog.UnknownMessage(_logger, _name, message.GetRawText());
+        }
+    }
+
+    private QmpGreeting ParseGreeting(JsonElement message, ReadOnlySequence<byte> line)
+    {
+        if (!message.TryGetProperty("QMP", out JsonElement qmp) || qmp.ValueKind != JsonValueKind.Object)
+        {
+            throw new QmpConnectionException($"QMP {_name}: expected the QMP greeting ({{\"QMP\": …}}) but got: {Preview(line)}");
+        }
+
+        int major = 0, minor = 0, micro = 0;
+        string package = "";
+        if (qmp.TryGetProperty("version", out JsonElement version) && version.ValueKind == JsonValueKind.Object)
+        {
+            if (version.TryGetProperty("qemu", out JsonElement qemu) && qemu.ValueKind == JsonValueKind.Object)
+            {
+                major = Int(qemu, "major");
+                minor = Int(qemu, "minor");
+                micro = Int(qemu, "micro");
+            }
+
+            if (version.TryGetProperty("package", out JsonElement p) && p.ValueKind == JsonValueKind.String)
+            {
+                package = p.GetString()!.Trim();
+            }
+        }
+
+        var capabilities = new List<string>();
+        if (qmp.TryGetProperty("capabilities", out JsonElement caps) && caps.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement cap in caps.EnumerateArray())
+            {
+                if (cap.ValueKind == JsonValueKind.String)
+                {
+                    capabilities.Add(cap.GetString()!);
+                }
+            }
+        }
+
+        return new QmpGreeting(new QmpVersion(major, minor, micro, package), capabilities, message);
+
+        static int Int(JsonElement parent, string property) =>
+            parent.TryGetProperty(property, out JsonElement v) && v.TryGetInt32(out int n) ? n : 0;
+    }
+
+    private void HandleReply(JsonElement message)
+    {
+        if (message.TryGetProperty("id", out JsonElement idElement)
+            && idElement.ValueKind == JsonValueKind.Number
+            && idElement.TryGetInt64(out long id)
+            && _pending.TryRemove(id, out PendingRequest? pending))
+        {
+            if (pending.Command == QuitCommand && message.TryGetProperty("return", out _))
+            {
+                _quitIssued = true;
+            }
+
+            pending.TrySetResult(message);
+            return;
+        }
+
+        QmpLog.UnknownReply(_logger, _name, message.GetRawText());
+    }
+
+    private void HandleEvent(string name, JsonElement message)
+    {
+        JsonElement data = message.TryGetProperty("data", out JsonElement d) ? d : EmptyObject;
+        var ev = new QmpEvent(name, data, Timestamp(message), message);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            QmpLog.Event(_logger, _name, name);
+        }
+
+        lock (_eventLock)
+        {
+            foreach (EventListener listener in _listeners)
+            {
+                if (listener.Wants(ev))
+                {
+                    listener.Channel.Writer.TryWrite(ev);
+                }
+            }
+
+            for (int i = 0; i < _waiters.Count; i++)
+            {
+                EventWaiter waiter = _waiters[i];
+                if (waiter.Matches(ev))
+                {
+                    // Completed under the lock: a waiter that times out concurrently can tell it was handed this event.
+                    _waiters.RemoveAt(i);
+                    waiter.TrySetResult(ev);
+                    return;
+                }
+            }
+
+            _events.Add(ev);
+        }
+    }
+
+    private static DateTimeOffset Timestamp(JsonElement message)
+    {
+        if (message.TryGetProperty("timestamp", out JsonElement ts)
+            && ts.ValueKind == JsonValueKind.Object
+            && ts.TryGetProperty("seconds", out JsonElement s) && s.TryGetInt64(out long seconds)
+            && ts.TryGetProperty("microseconds", out JsonElement us) && us.TryGetInt64(out long microseconds)
+            && seconds >= 0)
+        {
+            return DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(microseconds * 10);
+        }
+
+        return DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>Ends the connection once: fails (or, after quit, completes) everything that waits on it.</summary>
+    private void Terminate(Exception? failure, bool endOfFile)
+    {
+        if (Interlocked.Exchange(ref _terminated, 1) != 0)
+        {
+            return;
+        }
+
+        bool quitPending = _pending.Values.Any(p => p.Command == QuitCommand);
+        bool quitting = _quitIssued || quitPending;
+        bool lostAfterQuit = quitting && (failure is null or IOException or SocketException);
+        bool expected = _closing || lostAfterQuit;
+        if (quitPending && lostAfterQuit)
+        {
+            _quitIssued = true;
+        }
+
+        string reason = _closing ? "closed by the client"
+            : failure is QmpConnectionException qce ? qce.Message
+            : failure is not null ? $"{failure.GetType().Name}: {failure.Message}"
+            : quitting ? "QEMU closed it after quit"
+            : endOfFile ? "QEMU closed the connection" : "ended";
+        _terminationReason = reason;
+
+        QmpConnectionException? error = expected ? null : new QmpConnectionException($"QMP {_name}: connection lost: {reason}. {TailText()}", failure);
+        _terminationError = error;
+        if (error is null)
+        {
+            QmpLog.ClosedExpected(_logger, _name);
+        }
+        else
+        {
+            QmpLog.ClosedUnexpected(_logger, _name, error);
+        }
+
+        foreach (long id in _pending.Keys)
+        {
+            if (!_pending.TryRemove(id, out PendingRequest? pending))
+            {
+                continue;
+            }
+
+            if (pending.Command == QuitCommand && lostAfterQuit)
+            {
+                // QEMU exits on quit and may close the socket before its reply gets out: that is success.
+                pending.TrySetResult(QuitByEof);
+                continue;
+            }
+
+            pending.TrySetException(new QmpConnectionException(
+                $"QMP {_name}: no reply to '{pending.Command}' (id {id.ToString(CultureInfo.InvariantCulture)}): connection {reason}. {TailText()}", failure)
+            {
+                PendingCommand = pending.Command,
+            });
+        }
+
+        _greeting.TrySetException(error ?? new QmpConnectionException($"QMP {_name}: the connection was {reason} before QEMU's greeting."));
+
+        EventWaiter[] waiters;
+        EventListener[] listeners;
+        lock (_eventLock)
+        {
+            waiters = [.. _waiters];
+            _waiters.Clear();
+            listeners = [.. _listeners];
+            _listeners.Clear();
+        }
+
+        foreach (EventWaiter waiter in waiters)
+        {
+            waiter.TrySetException(new QmpConnectionException($"QMP {_name}: the connection ended while waiting for an event ({reason}). {TailText()}", error));
+        }
+
+        foreach (EventListener listener in listeners)
+        {
+            listener.Channel.Writer.TryComplete(error);
+        }
+
+        if (error is null)
+        {
+            _completion.TrySetResult();
+        }
+        else
+        {
+            _completion.TrySetException(error);
+        }
+    }
+
+    private static bool IsWhitespace(ReadOnlySequence<byte> bytes)
+    {
+        foreach (ReadOnlyMemory<byte> segment in bytes)
+        {
+            foreach (byte b in segment.Span)
+            {
+                if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private static string Preview(ReadOnlySequence<byte> bytes)
+    {
+        const int Max = 200;
+        string text = Encoding.UTF8.GetString(bytes.Length > Max ? bytes.Slice(0, Max) : bytes);
+        return bytes.Length > Max ? text + "…" : text;
+    }
+}
