@@ -11,7 +11,7 @@ namespace QemuTestKit.Containers;
 /// </summary>
 internal static partial class LeftoverContainers
 {
-    public static async Task<int> RemoveAsync(DockerEngine engine, ILogger logger)
+    public static async Task<int> RemoveAsync(DockerEngine engine, ILogger logger, CancellationToken cancellationToken = default)
     {
         using IDockerClient client = engine.CreateClient();
         IList<ContainerListResponse> containers;
@@ -25,7 +25,8 @@ internal static partial class LeftoverContainers
                     {
                         ["label"] = new Dictionary<string, bool> { [ContainerLabels.Owner] = true },
                     },
-                }).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (DockerApiException ex)
         {
@@ -43,7 +44,7 @@ internal static partial class LeftoverContainers
 
             try
             {
-                await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true }).ConfigureAwait(false);
+                await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true }, cancellationToken).ConfigureAwait(false);
                 removed++;
                 LogRemoved(logger, container.ID[..12], owner);
             }
