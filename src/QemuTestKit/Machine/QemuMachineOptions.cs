@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Logging;
+
+namespace QemuTestKit;
+
+/// <summary>The settings of a <see cref="QemuMachine"/>, the keyword arguments of the seed's <c>QEMUMachine.__init__</c>.</summary>
+public sealed record QemuMachineOptions
+{
+    /// <summary>Extra arguments for QEMU (the seed's <c>args</c>), after the machine's base arguments.</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    /// <summary>A command prefix for the QEMU binary (the seed's <c>wrapper</c>), e.g. <c>["gdb", "--args"]</c> or <c>["valgrind"]</c>.</summary>
+    public IReadOnlyList<string> Wrapper { get; init; } = [];
+
+    /// <summary>Prefix of the socket and log file names; default <c>qemu-{pid}-{counter}</c>, unique per instance.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>
+    /// Where the temp directory is created; default <see cref="Path.GetTempPath"/>. (The seed uses <c>/var/tmp</c>, which
+    /// survives reboots for large images; test VMs want <c>TMPDIR</c> honoured, a tmpfs for sockets, and a path that exists
+    /// in containers.)
+    /// </summary>
+    public string? BaseTempDir { get; init; }
+
+    /// <summary>The QMP monitor address; default a unix socket <c>{SockDir}/{Name}-monitor.sock</c>.</summary>
+    public QemuSocketAddress? MonitorAddress { get; init; }
+
+    /// <summary>Where the sockets go; default the temp directory (or a short private folder under <c>/tmp</c> when that path would exceed the 107-byte unix socket limit).</summary>
+    public string? SockDir { get; init; }
+
+    /// <summary>
+    /// Kept for the seed's <c>drain_console</c>. The console is always drained into its buffer in the background from
+    /// launch (that is what makes waits immediate), so this changes nothing.
+    /// </summary>
+    public bool DrainConsole { get; init; }
+
+    /// <summary>A file that receives everything the console prints; it is kept after the VM is gone.</summary>
+    public string? ConsoleLogPath { get; init; }
+
+    /// <summary>Where QEMU's log file goes; default the temp directory (removed at shutdown; the text stays in <see cref="QemuMachine.Log"/>).</summary>
+    public string? LogDir { get; init; }
+
+    /// <summary>How long launch waits for QEMU to connect to QMP and negotiate (the seed's <c>qmp_timer</c>); default 60 s, <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</summary>
+    public TimeSpan QmpTimer { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Receives launch, shutdown and warning messages (such as a signal nobody sent).</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Starts the QEMU process; default <see cref="ProcessQemuLauncher.Default"/> (a child of this process).</summary>
+    public IQemuLauncher? Launcher { get; init; }
+
+    /// <summary>Environment variables for QEMU on top of this process's (a <see langword="null"/> value removes one).</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+}
