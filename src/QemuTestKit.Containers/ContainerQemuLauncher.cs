@@ -151,7 +151,7 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
             }
         }
 
-        IReadOnlyList<string> folders = ContainerPaths.Minimal(spec.SharedDirectories);
+        IReadOnlyList<string> folders = ContainerPaths.For(spec);
         if (transport == QemuContainerTransport.UnixSocket)
         {
             foreach (string folder in folders)

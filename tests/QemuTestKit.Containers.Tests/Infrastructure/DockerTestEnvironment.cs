@@ -24,24 +24,41 @@ internal static class DockerTestEnvironment
 
     public static QemuContainerOptions TcpOptions => new() { Image = Image, DockerEndpoint = TcpEndpoint, Transport = QemuContainerTransport.Tcp };
 
-    /// <summary>The ids of containers this test process started that still exist (running or not).</summary>
-    public static async Task<IReadOnlyList<string>> ContainersOfThisSessionAsync(Uri? endpoint = null)
+    /// <summary>
+    /// The containers this test process started that still exist (running or not), as "id /name state";
+    /// <paramref name="machine"/> narrows them to one machine's, so tests running in parallel do not see each other's.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> ContainersOfThisSessionAsync(Uri? endpoint = null, string? machine = null)
     {
-        using IDockerClient client = DockerEngine.Resolve(endpoint).CreateClient();
-        IList<ContainerListResponse> list = await client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>>
-            {
-                ["label"] = new Dictionary<string, bool> { [$"{ContainerLabels.Session}={OwnerProcess.SessionId}"] = true },
-            },
-        });
+        IList<ContainerListResponse> list = await ListAsync(endpoint, machine);
         return [.. list.Select(c => $"{c.ID[..12]} {string.Join(",", c.Names)} {c.State}")];
     }
 
-    public static async Task AssertNoContainersLeftAsync(Uri? endpoint = null)
+    public static async Task AssertNoContainersLeftAsync(Uri? endpoint = null, string? machine = null)
     {
-        IReadOnlyList<string> left = await ContainersOfThisSessionAsync(endpoint);
+        IReadOnlyList<string> left = await ContainersOfThisSessionAsync(endpoint, machine);
         Assert.True(left.Count == 0, "Containers left behind: " + string.Join("; ", left));
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to QEMU in the container of <paramref name="machine"/>, as <c>docker kill -s</c> does.</summary>
+    public static async Task SignalAsync(string machine, string signal, Uri? endpoint = null)
+    {
+        ContainerListResponse container = Assert.Single(await ListAsync(endpoint, machine));
+        using IDockerClient client = DockerEngine.Resolve(endpoint).CreateClient();
+        await client.Containers.KillContainerAsync(container.ID, new ContainerKillParameters { Signal = signal }, TestContext.Current.CancellationToken);
+    }
+
+    private static async Task<IList<ContainerListResponse>> ListAsync(Uri? endpoint, string? machine)
+    {
+        using IDockerClient client = DockerEngine.Resolve(endpoint).CreateClient();
+        var labels = new Dictionary<string, bool> { [$"{ContainerLabels.Session}={OwnerProcess.SessionId}"] = true };
+        if (machine is not null)
+        {
+            labels[$"{ContainerLabels.Machine}={machine}"] = true;
+        }
+
+        return await client.Containers.ListContainersAsync(
+            new ContainersListParameters { All = true, Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels } },
+            TestContext.Current.CancellationToken);
     }
 }
