@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using QemuTestKit.Containers.Tests.Infrastructure;
 using QemuTestKit.Qmp;
@@ -30,6 +31,7 @@ public abstract class ContainerMachineScenarios
 
         Assert.True(machine.IsRunning);
         Assert.Null(machine.Pid);
+        machine.Console.Prompt = new Regex(Regex.Escape(TestPrerequisites.Prompt), RegexOptions.CultureInvariant); // as the "tiny" profile says
         Assert.Equal("42-Linux", (await machine.Console.RunAsync("echo $((6*7))-$(uname -s)", MachineFactory.BootTimeout, ct)).Trim());
         ConsoleExecResult failed = await machine.Console.ExecAsync("ls /no-such-file", MachineFactory.BootTimeout, ct);
         Assert.NotEqual(0, failed.ExitCode);
