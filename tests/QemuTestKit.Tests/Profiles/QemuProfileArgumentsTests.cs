@@ -1,0 +1,69 @@
+namespace QemuTestKit.Tests.Profiles;
+
+/// <summary>What QEMU is asked to do for a profile.</summary>
+public sealed class QemuProfileArgumentsTests
+{
+    private static readonly Func<string, bool> NoKvm = _ => false;
+
+    [Fact]
+    public void A_kernel_boot_gets_kernel_initrd_append_and_no_reboot()
+    {
+        QemuProfile tiny = BuiltInProfiles.CreateTiny("/g");
+
+        IReadOnlyList<string> args = QemuProfileArguments.Build(tiny, NoKvm);
+
+        Assert.Equal(
+            ["-nodefaults", "-accel", "tcg", "-m", "256M", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
+             "-append", "console=ttyS0 quiet panic=-1", "-no-reboot"],
+            args);
+    }
+
+    [Fact]
+    public void Auto_uses_kvm_when_it_is_usable_and_an_explicit_choice_wins()
+    {
+        var profile = new QemuProfile("p");
+
+        Assert.Equal("kvm", QemuProfileArguments.Accelerator(profile, _ => true));
+        Assert.Equal("tcg", QemuProfileArguments.Accelerator(profile, NoKvm));
+        Assert.Equal("tcg", QemuProfileArguments.Accelerator(profile with { Accel = "tcg" }, _ => true));
+        Assert.Equal("kvm", QemuProfileArguments.Accelerator(profile with { Accel = "kvm" }, NoKvm));
+    }
+
+    [Fact]
+    public void Drives_escape_commas_and_carry_their_options()
+    {
+        var profile = new QemuProfile("d")
+        {
+            Smp = 2,
+            Drives = [new QemuDrive("/img/a,b.qcow2") { Format = "qcow2", Interface = "virtio", ReadOnly = true, Snapshot = true }],
+            Args = ["-device", "virtio-rng-pci"],
+        };
+
+        IReadOnlyList<string> args = QemuProfileArguments.Build(profile, NoKvm);
+
+        Assert.Equal(
+            ["-nodefaults", "-accel", "tcg", "-smp", "2",
+             "-drive", "file=/img/a,,b.qcow2,format=qcow2,if=virtio,readonly=on,snapshot=on", "-device", "virtio-rng-pci"],
+            args);
+    }
+
+    [Fact]
+    public void Machine_none_keeps_qemu_defaults_and_has_no_reboot_flag()
+    {
+        IReadOnlyList<string> args = QemuProfileArguments.Build(new QemuProfile("none") { Machine = "none" }, NoKvm);
+
+        Assert.Equal(["-accel", "tcg"], args);
+    }
+
+    [Fact]
+    public void The_manifest_binary_wins_and_a_missing_one_says_what_to_set()
+    {
+        string qemu = typeof(QemuProfileArgumentsTests).Assembly.Location; // any file that exists
+        Assert.Equal(qemu, QemuBinaryLocator.Resolve(new QemuProfile("p") { QemuBinary = qemu }));
+
+        FileNotFoundException ex = Assert.Throws<FileNotFoundException>(
+            () => QemuBinaryLocator.Resolve(new QemuProfile("p") { QemuBinary = "/nope/qemu-system-x86_64" }));
+        Assert.Contains("<QemuBinary>", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("qemu-system-arm", QemuBinaryLocator.AptPackage("aarch64"));
+    }
+}

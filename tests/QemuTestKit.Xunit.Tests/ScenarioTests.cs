@@ -1,0 +1,150 @@
+using QemuTestKit.Xunit.Tests.Harness;
+
+namespace QemuTestKit.Xunit.Tests;
+
+/// <summary>
+/// The product as a user meets it: small test classes (Assets/Scenarios) run by `dotnet test` in a subprocess, and
+/// what the run reports — outcomes, messages, exit code, artifacts — checked from the outside.
+/// </summary>
+public sealed class ScenarioTests(ScenarioProject scenarios) : IClassFixture<ScenarioProject>
+{
+    private const int Passed = 0;
+    private const int TestsFailed = 2;
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_passing_class_boots_tiny_and_passes()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["Passing"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == Passed, result.ToString());
+        Assert.Contains("total: 2", result.Output, StringComparison.Ordinal);
+        Assert.Contains("succeeded: 2", result.Output, StringComparison.Ordinal);
+        string line = Assert.Single(result.Log, l => l.StartsWith("Passing ", StringComparison.Ordinal));
+        Assert.Contains("profile=tiny", line, StringComparison.Ordinal);
+        string artifacts = Path.Combine(result.ResultsDirectory, "qemutestkit", "Scenarios.Passing");
+        Assert.Contains($"artifacts={artifacts}", line, StringComparison.Ordinal);
+        Assert.Contains("QEMUTESTKIT-READY", File.ReadAllText(Path.Combine(artifacts, "console.log")), StringComparison.Ordinal);
+        Assert.Contains("query-status", File.ReadAllText(Path.Combine(artifacts, "qmp-transcript.txt")), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_boot_failure_fails_every_test_of_the_class_with_qemus_output()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["BootFailure"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == TestsFailed, result.ToString());
+        Assert.Contains("failed: 2", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(result.Log, l => l.StartsWith("BootFailure ran", StringComparison.Ordinal));
+        Assert.Equal(2, Count(result.Output, "The VM for Scenarios.BootFailure did not boot (profile 'missing-kernel'"));
+        Assert.Contains("/nonexistent/qemutestkit/vmlinuz", result.Output, StringComparison.Ordinal);
+        Assert.Contains("could not load kernel", result.Output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_guest_panic_fails_fast_with_the_console_tail()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["GuestPanic"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == TestsFailed, result.ToString());
+        Assert.DoesNotContain(result.Log, l => l.StartsWith("GuestPanic ran", StringComparison.Ordinal));
+        Assert.Contains("The VM for Scenarios.GuestPanic did not boot (profile 'panic'", result.Output, StringComparison.Ordinal);
+        Assert.Contains("Kernel panic", result.Output, StringComparison.Ordinal);
+        Assert.Contains("Console (last", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("boot timeout", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task Qemu_killed_during_a_test_fails_that_test_and_the_next_at_once()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["KilledDuringTest"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == TestsFailed, result.ToString());
+        Assert.Contains("failed: 2", result.Output, StringComparison.Ordinal);
+        Assert.Single(result.Log, l => l.StartsWith("KilledDuringTest", StringComparison.Ordinal));
+        Assert.Contains("was killed by signal 9 (SIGKILL) during test 'Scenarios.KilledDuringTest.", result.Output, StringComparison.Ordinal);
+        Assert.Contains("This class's VM is gone: QEMU was killed by signal 9 (SIGKILL)", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task Qemu_that_cannot_shut_down_gracefully_fails_the_run()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["StoppedAtShutdown"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == TestsFailed, result.ToString());
+        Assert.Single(result.Log, l => l.StartsWith("StoppedAtShutdown stops", StringComparison.Ordinal));
+        Assert.Contains("Test Class Cleanup Failure", result.Output, StringComparison.Ordinal);
+        Assert.Contains("could not be shut down gracefully within 3.00 s", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_failed_test_gets_the_console_log_qemu_log_and_qmp_transcript_attached()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["FailingTest"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == TestsFailed, result.ToString());
+        Assert.Contains("deliberate failure", result.Output, StringComparison.Ordinal);
+        string[] attached = Directory.GetFiles(result.ResultsDirectory, "qemu-*", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}qemutestkit{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToArray();
+        string console = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-console", StringComparison.Ordinal));
+        Assert.Contains("artifact-marker-42", File.ReadAllText(console), StringComparison.Ordinal);
+        string qmp = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-qmp-transcript", StringComparison.Ordinal));
+        Assert.Contains("query-status", File.ReadAllText(qmp), StringComparison.Ordinal);
+        Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-qemu", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(result.ResultsDirectory, "qemutestkit", "Scenarios.FailingTest", "console.log")));
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task Two_classes_of_one_profile_get_two_vms_one_after_another()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["SameProfileFirst", "SameProfileSecond"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == Passed, result.ToString());
+        string[] lines = result.Log.Where(l => l.StartsWith("SameProfile ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, lines.Length);
+        Assert.NotEqual(Field(lines[0], "pid"), Field(lines[1], "pid"));
+        Assert.Equal("QemuTestKit: none", Field(lines[0], "collection"));
+        Assert.Equal("QemuTestKit: none", Field(lines[1], "collection"));
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task Parallel_classes_get_their_own_collections_and_respect_the_limit()
+    {
+        ScenarioResult result = await scenarios.RunAsync(
+            ["ParallelA", "ParallelB", "ParallelC"],
+            new Dictionary<string, string?> { ["QEMUTESTKIT_MAX_VMS"] = "1" },
+            TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == Passed, result.ToString());
+        string[] lines = result.Log.Where(l => l.StartsWith("Parallel ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, lines.Length);
+        Assert.Equal(3, lines.Select(l => Field(l, "collection")).Distinct().Count());
+        Assert.All(lines, l => Assert.Equal("1", Field(l, "most")));
+    }
+
+    private static int Count(string text, string part)
+    {
+        int count = 0;
+        for (int i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static string Field(string line, string name)
+    {
+        int start = line.IndexOf(name + "=", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"'{name}=' in '{line}'");
+        start += name.Length + 1;
+        // The collection name contains spaces and is always last.
+        if (name == "collection")
+        {
+            return line[start..];
+        }
+
+        int end = line.IndexOf(' ', start);
+        return end < 0 ? line[start..] : line[start..end];
+    }
+}
