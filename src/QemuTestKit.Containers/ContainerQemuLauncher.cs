@@ -42,6 +42,13 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
         _engine = new Lazy<DockerEngine>(() => DockerEngine.Resolve(_options.DockerEndpoint));
     }
 
+    /// <summary>
+    /// A launcher for <paramref name="image"/> (<see langword="null"/>: <see cref="QemuContainerOptions.DefaultImage"/>) on
+    /// the engine <c>DOCKER_HOST</c> names. Profiles with <c>"runner": "container"</c> get their launcher from here.
+    /// </summary>
+    public static ContainerQemuLauncher ForImage(string? image, ILogger? logger = null) =>
+        new(new QemuContainerOptions { Image = string.IsNullOrWhiteSpace(image) ? QemuContainerOptions.DefaultImage : image, Logger = logger });
+
     /// <summary>The transport in use, with <see cref="QemuContainerTransport.Auto"/> resolved against the endpoint.</summary>
     /// <exception cref="QemuLaunchException">Auto was asked for and no Docker engine is configured.</exception>
     public QemuContainerTransport Transport => _options.Transport switch
