@@ -60,7 +60,14 @@ internal sealed class DockerEngine
             throw Unavailable("(none found)", ex);
         }
 
-        return resolved is null ? throw Unavailable("(none found)", null) : new DockerEngine(resolved);
+        if (resolved is null && Uri.TryCreate(Environment.GetEnvironmentVariable("DOCKER_HOST"), UriKind.Absolute, out Uri? dockerHost))
+        {
+            // Testcontainers drops an endpoint that does not answer its probe (an engine older than API 1.44 without
+            // DOCKER_API_VERSION, or one that is down): keep it, so the readiness check can say which of the two it is.
+            resolved = new DockerEndpointAuthenticationConfiguration(dockerHost);
+        }
+
+        return resolved is null ? throw Unavailable("(none found: DOCKER_HOST is not set and no default socket answers)", null) : new DockerEngine(resolved);
     }
 
     public IDockerClient CreateClient() => EndpointConfiguration.GetDockerClientBuilder(Guid.NewGuid()).Build();
