@@ -52,6 +52,10 @@ internal static partial class LeftoverContainers
             {
                 // Another process cleaning up at the same moment got it first.
             }
+            catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // "removal already in progress": the same race.
+            }
         }
 
         return removed;

@@ -31,6 +31,7 @@ public sealed class DockerEngineTests
     {
         using var scratch = new LaunchScratch();
         var launcher = new ContainerQemuLauncher(new QemuContainerOptions { Image = "qemutestkit/no-such-image:never" });
+        int before = (await DockerTestEnvironment.ContainersOfThisSessionAsync(machine: scratch.Name)).Count;
 
         var ex = await Assert.ThrowsAsync<QemuLaunchException>(
             () => launcher.StartAsync(scratch.GuestSpec("console=ttyS0"), TestContext.Current.CancellationToken));
@@ -38,7 +39,8 @@ public sealed class DockerEngineTests
         Assert.Contains("qemutestkit/no-such-image:never", ex.Message, StringComparison.Ordinal);
         Assert.Contains("build/docker/build-qemu-image.sh", ex.Message, StringComparison.Ordinal);
         Assert.Contains("PullImage", ex.Message, StringComparison.Ordinal);
-        await DockerTestEnvironment.AssertNoContainersLeftAsync();
+        Assert.Equal(0, before);
+        await DockerTestEnvironment.AssertNoContainersLeftAsync(machine: scratch.Name);
     }
 
     [Fact(Timeout = 60_000)]
@@ -53,14 +55,14 @@ public sealed class DockerEngineTests
         string otherHost = await CreateAsync(client, $"elsewhere:00000000/{deadPid}/1");
         try
         {
-            int removed = await LeftoverContainers.RemoveAsync(engine, NullLogger.Instance, TestContext.Current.CancellationToken);
+            // A launcher's first start in this process may run the same clean-up concurrently: judge the outcome, not the count.
+            await LeftoverContainers.RemoveAsync(engine, NullLogger.Instance, TestContext.Current.CancellationToken);
 
             IReadOnlyList<string> left = await DockerTestEnvironment.ContainersOfThisSessionAsync();
             Assert.DoesNotContain(left, c => c.StartsWith(dead[..12], StringComparison.Ordinal));
             Assert.DoesNotContain(left, c => c.StartsWith(recycled[..12], StringComparison.Ordinal));
             Assert.Contains(left, c => c.StartsWith(alive[..12], StringComparison.Ordinal));
             Assert.Contains(left, c => c.StartsWith(otherHost[..12], StringComparison.Ordinal));
-            Assert.True(removed >= 2, $"removed {removed}");
         }
         finally
         {
@@ -73,10 +75,14 @@ public sealed class DockerEngineTests
                 catch (DockerContainerNotFoundException)
                 {
                 }
+                catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+                {
+                }
             }
         }
 
-        await DockerTestEnvironment.AssertNoContainersLeftAsync();
+        string[] ids = [dead[..12], recycled[..12], alive[..12], otherHost[..12]];
+        Assert.DoesNotContain(await DockerTestEnvironment.ContainersOfThisSessionAsync(), c => ids.Any(id => c.StartsWith(id, StringComparison.Ordinal)));
     }
 
     /// <summary>A PID that existed a moment ago and has exited: a stand-in for a crashed test process.</summary>

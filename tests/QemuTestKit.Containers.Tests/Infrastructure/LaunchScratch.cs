@@ -9,8 +9,12 @@ internal sealed class LaunchScratch : IDisposable
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("qtk-ctest-").FullName;
         SocketDirectory = System.IO.Directory.CreateDirectory(Path.Combine(Directory, "sock")).FullName;
-        LogPath = Path.Combine(Directory, "qemu.log");
+        // The log's name becomes the container's qemutestkit.machine label: unique, so parallel tests see only their own.
+        Name = "launch-" + Guid.NewGuid().ToString("N")[..10];
+        LogPath = Path.Combine(Directory, Name + ".log");
     }
+
+    public string Name { get; }
 
     public string Directory { get; }
 

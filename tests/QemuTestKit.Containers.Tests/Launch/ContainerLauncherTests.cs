@@ -34,7 +34,7 @@ public sealed class ContainerLauncherTests
 
         Assert.Contains("in-container-42", scratch.Log, StringComparison.Ordinal);
         Assert.Contains("QEMUTESTKIT-RUN-EXIT=0", scratch.Log, StringComparison.Ordinal);
-        await DockerTestEnvironment.AssertNoContainersLeftAsync(Endpoint(transport));
+        await DockerTestEnvironment.AssertNoContainersLeftAsync(Endpoint(transport), scratch.Name);
     }
 
     [Theory(Timeout = 120_000)]
@@ -52,7 +52,7 @@ public sealed class ContainerLauncherTests
         }
 
         Assert.Contains("-no-such-option", scratch.Log, StringComparison.Ordinal);
-        await DockerTestEnvironment.AssertNoContainersLeftAsync(Endpoint(transport));
+        await DockerTestEnvironment.AssertNoContainersLeftAsync(Endpoint(transport), scratch.Name);
     }
 
     [Theory(Timeout = 120_000)]
@@ -76,7 +76,7 @@ public sealed class ContainerLauncherTests
             Assert.Null(process.ExitCode);
         }
 
-        await DockerTestEnvironment.AssertNoContainersLeftAsync(Endpoint(transport));
+        await DockerTestEnvironment.AssertNoContainersLeftAsync(Endpoint(transport), scratch.Name);
     }
 
     [Fact(Timeout = 120_000)]
@@ -86,11 +86,18 @@ public sealed class ContainerLauncherTests
         var launcher = new ContainerQemuLauncher(DockerTestEnvironment.UnixSocketOptions);
 
         IQemuProcess process = await launcher.StartAsync(scratch.GuestSpec("console=ttyS0 quiet panic=-1"), TestContext.Current.CancellationToken);
-        Assert.Single(await DockerTestEnvironment.ContainersOfThisSessionAsync());
-        await process.DisposeAsync();
+        try
+        {
+            Assert.Single(await DockerTestEnvironment.ContainersOfThisSessionAsync(machine: scratch.Name));
+            await process.DisposeAsync();
 
-        Assert.True(process.HasExited);
-        await DockerTestEnvironment.AssertNoContainersLeftAsync();
+            Assert.True(process.HasExited);
+            await DockerTestEnvironment.AssertNoContainersLeftAsync(machine: scratch.Name);
+        }
+        finally
+        {
+            await process.DisposeAsync();
+        }
     }
 
     private static async Task WaitForLogAsync(LaunchScratch scratch, string text)
