@@ -87,9 +87,7 @@ public abstract class ContainerMachineScenarios
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         var leaks = new ContainerLeakCheck(Endpoint);
-        await using QemuMachine machine = Bare();
-        await machine.LaunchAsync(ct);
-        leaks.Record(machine);
+        await using QemuMachine machine = await LaunchBareAsync(leaks, null, ct);
 
         await DockerTestEnvironment.SignalAsync(machine.Name, "STOP", Endpoint); // QMP quit is never answered
 
@@ -107,9 +105,7 @@ public abstract class ContainerMachineScenarios
         CancellationToken ct = TestContext.Current.CancellationToken;
         var logger = new ListLogger();
         var leaks = new ContainerLeakCheck(Endpoint);
-        await using QemuMachine machine = Bare(logger);
-        await machine.LaunchAsync(ct);
-        leaks.Record(machine);
+        await using QemuMachine machine = await LaunchBareAsync(leaks, logger, ct);
 
         await DockerTestEnvironment.SignalAsync(machine.Name, "KILL", Endpoint);
         await machine.Qmp.Completion.ContinueWith(_ => { }, ct, TaskContinuationOptions.None, TaskScheduler.Default);
@@ -128,9 +124,7 @@ public abstract class ContainerMachineScenarios
         CancellationToken ct = TestContext.Current.CancellationToken;
         var logger = new ListLogger();
         var leaks = new ContainerLeakCheck(Endpoint);
-        await using QemuMachine machine = Bare(logger);
-        await machine.LaunchAsync(ct);
-        leaks.Record(machine);
+        await using QemuMachine machine = await LaunchBareAsync(leaks, logger, ct);
 
         await machine.KillAsync(ct);
 
@@ -140,6 +134,23 @@ public abstract class ContainerMachineScenarios
     }
 
     private QemuMachine Bare(ILogger? logger = null) => MachineFactory.Bare(Options(logger));
+
+    /// <summary>A bare machine (<c>-machine none</c>), launched and recorded for the leak check.</summary>
+    private async Task<QemuMachine> LaunchBareAsync(ContainerLeakCheck leaks, ILogger? logger, CancellationToken cancellationToken)
+    {
+        QemuMachine machine = Bare(logger);
+        try
+        {
+            await machine.LaunchAsync(cancellationToken);
+            leaks.Record(machine);
+            return machine;
+        }
+        catch
+        {
+            await machine.DisposeAsync();
+            throw;
+        }
+    }
 
     private QemuMachine Guest() => MachineFactory.Guest(Options(null));
 
