@@ -21,7 +21,8 @@ modules=()
 for m in "$libdir"/accel-*.so; do [ -e "$m" ] && modules+=("$m"); done
 
 # Every file that goes in, plus this script: any change gives a new hash.
-inputs=$( { sha256sum "$qemu" "$0" ${modules[@]+"${modules[@]}"};
+# Contents only for the binary and this script: the hash must not change with the path the script is run by.
+inputs=$( { for f in "$qemu" "$0" ${modules[@]+"${modules[@]}"}; do sha256sum < "$f"; done;
             for f in "${firmware[@]}"; do [ -d "$f" ] && find -L "$f" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum; done; } \
           | sha256sum | cut -c1-16)
 existing=$(docker image inspect --format '{{ index .Config.Labels "qemutestkit.inputs" }}' "$image" 2>/dev/null || true)
@@ -55,6 +56,7 @@ mkdir -p "$root/tmp" "$root/dev" "$root/proc" "$root/sys"
 chmod 1777 "$root/tmp"
 if [ "$qemu" != "/usr/bin/qemu-system-$arch" ]; then mkdir -p "$root/usr/bin"; ln -sf "$qemu" "$root/usr/bin/qemu-system-$arch"; fi
 
+old_id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 version=$("$qemu" --version | head -n 1 | awk '{print $4}')
 tar -C "$root" -c . | docker import \
   --change "LABEL qemutestkit.inputs=$inputs" \
@@ -62,5 +64,9 @@ tar -C "$root" -c . | docker import \
   --change "ENTRYPOINT [\"/usr/bin/qemu-system-$arch\"]" \
   --change 'WORKDIR /tmp' \
   - "$image" >/dev/null
+# The previous build is now untagged: remove it unless a container still uses it.
+if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect --format '{{.Id}}' "$image")" ]; then
+  docker image rm "$old_id" >/dev/null 2>&1 || true
+fi
 size=$(docker image inspect --format '{{.Size}}' "$image")
 echo "build-qemu-image: built $image (QEMU $version, $((size / 1024 / 1024)) MB, inputs $inputs)"

@@ -40,7 +40,9 @@ _qtk_docker_main() {
     # A private engine from an earlier session may still be running: reuse it.
     if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null \
        && DOCKER_API_VERSION= docker -H "unix://$sock" version >/dev/null 2>&1; then
+      # Left by a run that died before stopping it (or started in another shell): adopt it, so this run stops it.
       echo "start-dockerd: reusing the private dockerd (pid $(cat "$dir/pid")) in $dir"
+      QTK_DOCKERD_STARTED_PIDFILE="$dir/pid"
     else
       if [ "$(id -u)" -ne 0 ]; then
         echo "start-dockerd: no Docker engine answers and starting one needs root; start Docker yourself (e.g. 'sudo systemctl start docker') and set DOCKER_HOST" >&2
