@@ -158,10 +158,9 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
             }
         }
 
-        IReadOnlyList<string> folders = ContainerPaths.For(spec);
         if (transport == QemuContainerTransport.UnixSocket)
         {
-            foreach (string folder in folders)
+            foreach (string folder in ContainerPaths.For(spec))
             {
                 builder = builder.WithBindMount(folder, folder, AccessMode.ReadWrite);
             }
@@ -174,12 +173,17 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
             });
         }
 
-        foreach (string folder in folders)
+        // A remote engine sees none of this host's files: copy the machine's own folders whole, and of the folders that
+        // only hold files named on the command line (a kernel next to a hundred disk images) only those files.
+        (IReadOnlyList<string> wholeFolders, IReadOnlyList<string> files) = ContainerPaths.ToCopy(spec);
+        foreach (string folder in wholeFolders)
         {
-            if (Directory.Exists(folder))
-            {
-                builder = builder.WithResourceMapping(new DirectoryInfo(folder), folder);
-            }
+            builder = builder.WithResourceMapping(new DirectoryInfo(folder), folder);
+        }
+
+        foreach (string file in files)
+        {
+            builder = builder.WithResourceMapping(new FileInfo(file), Path.GetDirectoryName(file)!);
         }
 
         if (engine.IsLoopback)

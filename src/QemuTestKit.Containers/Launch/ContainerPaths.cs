@@ -26,6 +26,35 @@ internal static class ContainerPaths
     }
 
     /// <summary>
+    /// What the TCP transport copies into the container: the folders of <see cref="For"/> that hold no file named on the
+    /// command line (the machine's temp, socket and log folders) whole, and the named files one by one.
+    /// </summary>
+    public static (IReadOnlyList<string> Folders, IReadOnlyList<string> Files) ToCopy(QemuLaunchSpec spec)
+    {
+        List<string> files = [.. NamedFiles(spec.Arguments)];
+        var own = new HashSet<string>(StringComparer.Ordinal) { Path.GetFullPath(spec.SocketDirectory) };
+        if (Path.GetDirectoryName(Path.GetFullPath(spec.LogPath)) is { } logFolder)
+        {
+            own.Add(logFolder);
+        }
+
+        List<string> folders = [.. For(spec).Where(f => Directory.Exists(f) && (own.Contains(f) || !files.Any(file => IsUnder(file, f))))];
+        return (folders, [.. files.Where(file => !folders.Any(f => IsUnder(file, f)))]);
+    }
+
+    /// <summary>Existing absolute files named in the arguments: whole arguments and the values of <c>key=value</c> options.</summary>
+    public static IEnumerable<string> NamedFiles(IEnumerable<string> arguments) =>
+        arguments
+            .SelectMany(arg => arg.Replace(",,", "\0", StringComparison.Ordinal).Split(','))
+            .Select(part => part.Replace("\0", ",", StringComparison.Ordinal))
+            .Select(part => part.StartsWith('/') ? part : part[(part.IndexOf('=', StringComparison.Ordinal) + 1)..])
+            .Where(candidate => candidate.StartsWith('/') && File.Exists(candidate))
+            .Select(Path.GetFullPath)
+            .Distinct(StringComparer.Ordinal);
+
+    private static bool IsUnder(string file, string folder) => file.StartsWith(folder + "/", StringComparison.Ordinal);
+
+    /// <summary>
     /// The absolute, normalised folders of <paramref name="folders"/> without the ones inside another (a nested bind mount
     /// or copy adds nothing), and never a system root such as <c>/</c>, <c>/proc</c>, <c>/dev</c> or <c>/sys</c>.
     /// </summary>
