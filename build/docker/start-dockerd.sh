@@ -9,10 +9,11 @@
 #      listening on a unix socket there AND on tcp://127.0.0.1:<free port> (loopback only), which
 #      the remote-engine tests use.
 #   2. Exports DOCKER_HOST, TESTCONTAINERS_RYUK_DISABLED=true, QTK_DOCKER_TCP_HOST (when the engine
-#      listens on TCP) and DOCKER_API_VERSION=1.41 only when the engine's API is older than 1.44
+#      listens on TCP) and DOCKER_API_VERSION=<the engine's API> (1.41 for Docker 20.10) only when it is older than 1.44
 #      (Testcontainers 4.x asks for 1.44; Docker 29 hosts need nothing).
 #   3. Builds the QEMU image (build/docker/build-qemu-image.sh; does nothing when it is up to date).
 #
+# QTK_DOCKER_PRIVATE=1 starts the private engine even when another one answers (it is the one with a TCP endpoint).
 # qtk_stop_dockerd stops the dockerd this script started (by the PID in its pidfile), and only that
 # one; build/test.sh calls it when the test run ends.
 # Needs root (dockerd does). QTK_DOCKER_KEEP=1 leaves the private engine running after the run.
@@ -29,11 +30,12 @@ _qtk_docker_main() {
   fi
 
   # The docker CLI negotiates its API version down, so this probe works against any engine.
-  if [ -n "${DOCKER_HOST:-}" ] && DOCKER_API_VERSION= docker version >/dev/null 2>&1; then
+  if [ -z "${QTK_DOCKER_PRIVATE:-}" ] && [ -n "${DOCKER_HOST:-}" ] && DOCKER_API_VERSION= docker version >/dev/null 2>&1; then
     echo "start-dockerd: using the engine at DOCKER_HOST=$DOCKER_HOST"
-  elif [ -z "${DOCKER_HOST:-}" ] && [ -S /var/run/docker.sock ] && DOCKER_API_VERSION= docker -H unix:///var/run/docker.sock version >/dev/null 2>&1; then
+    case "$DOCKER_HOST" in tcp://*) export QTK_DOCKER_TCP_HOST=${QTK_DOCKER_TCP_HOST:-$DOCKER_HOST} ;; esac
+  elif [ -z "${QTK_DOCKER_PRIVATE:-}" ] && [ -z "${DOCKER_HOST:-}" ] && [ -S /var/run/docker.sock ] && DOCKER_API_VERSION= docker -H unix:///var/run/docker.sock version >/dev/null 2>&1; then
     export DOCKER_HOST=unix:///var/run/docker.sock
-    echo "start-dockerd: using the engine at $DOCKER_HOST"
+    echo "start-dockerd: using the engine at $DOCKER_HOST (no TCP endpoint: the remote-engine tests need QTK_DOCKER_TCP_HOST, or QTK_DOCKER_PRIVATE=1)"
   else
     mkdir -p "$dir"
     local sock="$dir/docker.sock"

@@ -18,7 +18,7 @@ internal static class DockerTestEnvironment
     public static Uri TcpEndpoint =>
         Environment.GetEnvironmentVariable("QTK_DOCKER_TCP_HOST") is { Length: > 0 } tcp
             ? new Uri(tcp)
-            : throw new InvalidOperationException($"QTK_DOCKER_TCP_HOST is not set, so there is no TCP Docker endpoint for the remote-engine tests; {StartHint}.");
+            : throw new InvalidOperationException($"QTK_DOCKER_TCP_HOST is not set, so there is no TCP Docker endpoint for the remote-engine tests; {StartHint}. An engine that already runs has no TCP endpoint: set QTK_DOCKER_TCP_HOST=tcp://127.0.0.1:<port> of an engine listening there, or source the script with QTK_DOCKER_PRIVATE=1.");
 
     public static QemuContainerOptions UnixSocketOptions => new() { Image = Image, Transport = QemuContainerTransport.UnixSocket };
 
