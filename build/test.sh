@@ -13,7 +13,8 @@ if [ -f build/docker/start-dockerd.sh ]; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The private dockerd start-dockerd.sh may have started ends with the run (qtk_stop_dockerd stops only that one).
+trap 'rm -f "$log"; if declare -F qtk_stop_dockerd >/dev/null; then qtk_stop_dockerd; fi' EXIT
 status=0
 dotnet test --solution QemuTestKit.sln "$@" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
 

@@ -13,16 +13,24 @@ internal static class QemuProfileMachine
     public static QemuMachine Create(QemuProfile profile, QemuMachineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        if (profile.Runner != "local")
+        // Runner "container" (QemuTestKit.Containers): QEMU is in the image, and KVM is not passed into containers.
+        bool container = profile.Runner == "container";
+        if (!container && profile.Runner != "local")
         {
             throw new QemuProfileException(
-                $"Profile '{profile.Name}', field 'runner' is '{profile.Runner}'; only 'local' is supported here (in {profile.Source}).",
+                $"Profile '{profile.Name}', field 'runner' is '{profile.Runner}'; only 'local' and 'container' are supported (in {profile.Source}).",
                 profile.Name, "runner", profile.Source);
         }
 
-        string binary = QemuBinaryLocator.Resolve(profile);
+        string binary = container ? ContainerLauncherLocator.Binary(profile) : QemuBinaryLocator.Resolve(profile);
         options ??= new QemuMachineOptions();
-        var machine = new QemuMachine(binary, options with { Args = [.. QemuProfileArguments.Build(profile), .. options.Args] });
+        if (container && options.Launcher is null)
+        {
+            options = options with { Launcher = ContainerLauncherLocator.Create(profile, options.Logger) };
+        }
+
+        IReadOnlyList<string> profileArgs = container ? QemuProfileArguments.Build(profile, _ => false) : QemuProfileArguments.Build(profile);
+        var machine = new QemuMachine(binary, options with { Args = [.. profileArgs, .. options.Args] });
         if (profile.Machine is not null)
         {
             machine.SetMachine(profile.Machine);
