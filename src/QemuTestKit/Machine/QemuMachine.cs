@@ -248,7 +248,10 @@ public sealed partial class QemuMachine : IAsyncDisposable
     /// </summary>
     /// <exception cref="AbnormalShutdownException">The graceful shutdown failed; QEMU was killed.</exception>
     /// <exception cref="TimeoutException">QEMU did not exit within 60 s of SIGKILL.</exception>
-    public async Task ShutdownAsync(bool hard = false, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public Task ShutdownAsync(bool hard = false, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        ShutdownCoreAsync(hard, timeout, quitIssued: false, cancellationToken);
+
+    private async Task ShutdownCoreAsync(bool hard, TimeSpan? timeout, bool quitIssued, CancellationToken cancellationToken)
     {
         await _lifecycle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
@@ -257,6 +260,8 @@ public sealed partial class QemuMachine : IAsyncDisposable
             {
                 return;
             }
+
+            _quitIssued |= quitIssued;
 
             try
             {
@@ -290,11 +295,8 @@ public sealed partial class QemuMachine : IAsyncDisposable
     /// <paramref name="timeout"/> (default 30 s) QEMU is killed and <see cref="AbnormalShutdownException"/> thrown.
     /// </summary>
     /// <exception cref="AbnormalShutdownException">QEMU did not exit in time and was killed.</exception>
-    public Task WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        _quitIssued = true;
-        return ShutdownAsync(timeout: timeout, cancellationToken: cancellationToken);
-    }
+    public Task WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        ShutdownCoreAsync(hard: false, timeout, quitIssued: true, cancellationToken);
 
     /// <summary>Shuts the machine down (soft, 30 s), like leaving the seed's <c>with</c> block; errors propagate.</summary>
     public async ValueTask DisposeAsync() => await ShutdownAsync().ConfigureAwait(false);
@@ -303,6 +305,8 @@ public sealed partial class QemuMachine : IAsyncDisposable
     {
         bool connectBack = _launcher.QemuCanConnectToHost;
         _iolog = null;
+        _quitIssued = false;
+        _userKilled = false;
         _fullArgs = [];
         List<int> listenPorts = [];
 
@@ -648,6 +652,8 @@ public sealed partial class QemuMachine : IAsyncDisposable
 
     private async Task HardShutdownAsync()
     {
+        // Closing QMP first makes the end of the connection ours, not a "connection lost" for the client to report.
+        await CloseQmpConnectionAsync().ConfigureAwait(false);
         await _process!.KillAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -712,6 +718,16 @@ public sealed partial class QemuMachine : IAsyncDisposable
         }).ConfigureAwait(false);
         await Step(() =>
         {
+            while (_removeFiles.Count > 0)
+            {
+                string file = _removeFiles[^1];
+                _removeFiles.RemoveAt(_removeFiles.Count - 1);
+                if (Path.GetDirectoryName(file) is { } dir && Directory.Exists(dir))
+                {
+                    File.Delete(file);
+                }
+            }
+
             if (_tempDir is not null)
             {
                 Directory.Delete(_tempDir, recursive: true);
@@ -722,13 +738,6 @@ public sealed partial class QemuMachine : IAsyncDisposable
             {
                 Directory.Delete(_shortSockDir, recursive: true);
                 _shortSockDir = null;
-            }
-
-            while (_removeFiles.Count > 0)
-            {
-                string file = _removeFiles[^1];
-                _removeFiles.RemoveAt(_removeFiles.Count - 1);
-                File.Delete(file);
             }
 
             return Task.CompletedTask;
