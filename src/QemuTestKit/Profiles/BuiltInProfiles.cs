@@ -38,6 +38,7 @@ internal static class BuiltInProfiles
         ReadyPattern = TinyReadyMarker,
         FailurePatterns = ["Kernel panic"],
         Prompt = TinyPrompt,
+        WarmStart = true,
     };
 
     /// <summary>
