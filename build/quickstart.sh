@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash build/install-prerequisites.sh
 bash build/guest/build.sh
-dotnet test --project samples/QuickStart "$@"
+# --output Detailed shows each passing test with its output: what booted, how fast, what it answered.
+dotnet test --project samples/QuickStart --output Detailed "$@"

@@ -141,6 +141,17 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
                     remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1),
                     bootTimeout.Token).ConfigureAwait(false);
             }
+
+            if (profile.Prompt is not null && profile.Console is not null)
+            {
+                // Consume the first prompt, so the first RunAsync of a test starts at a clean shell.
+                TimeSpan remaining = profile.BootTimeout - started.Elapsed;
+                await _machine.Console.WaitForAsync(
+                    _machine.Console.Prompt,
+                    null,
+                    remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1),
+                    bootTimeout.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (bootTimeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -225,7 +236,15 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
             if (_machine is not null)
             {
                 WriteArtifacts();
-                await _machine.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    // A no-op after a shutdown (graceful or not); it only matters if something above threw.
+                    await _machine.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is QemuMachineException or TimeoutException)
+                {
+                    failure ??= new QemuVmFailureException($"The VM of {_className} could not be cleaned up: {ex.Message}", ex);
+                }
             }
 
             _lease?.Release();
@@ -242,6 +261,16 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
     {
         if (!machine.IsRunning)
         {
+            // QEMU is gone already: collect it (QMP, sockets, temp dir, log) without asking it to quit.
+            try
+            {
+                await machine.KillAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is QemuMachineException or TimeoutException)
+            {
+                Progress($"cleanup after QEMU exited: {FirstLine(ex.Message)}");
+            }
+
             if (_death is not null)
             {
                 return null; // already reported by the test it happened in
@@ -313,6 +342,7 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         {
             if (includeQemuLog)
             {
+                text.Append(CultureInfo.InvariantCulture, $"Command: {CommandLineText.Format(_machine.CommandLine)}\n");
                 string qemuOutput = _machine.Log ?? _artifacts?.Read(VmArtifacts.QemuLog) ?? "";
                 text.Append(CultureInfo.InvariantCulture, $"QEMU output:\n{CommandLineText.Tail(qemuOutput, ConsoleTailLines)}\n");
             }
@@ -362,14 +392,21 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         WriteArtifacts();
-        foreach (string name in new[] { VmArtifacts.ConsoleLog, VmArtifacts.QemuLog, VmArtifacts.QmpTranscript, VmArtifacts.Summary })
+        if (_profile?.Console is not null)
         {
-            string text = _artifacts.Read(name);
-            if (text.Length > 0)
-            {
-                TestContext.Current.AddAttachment("qemu-" + Path.GetFileNameWithoutExtension(name), text, replaceExistingValue: true);
-            }
+            Attach("console-log", _artifacts.Read(VmArtifacts.ConsoleLog), "(the console printed nothing)");
         }
+
+        Attach("qemu-log", _artifacts.Read(VmArtifacts.QemuLog), "(QEMU printed nothing)");
+        Attach("qmp-transcript", _artifacts.Read(VmArtifacts.QmpTranscript), "(no QMP messages)");
+        string summary = _artifacts.Read(VmArtifacts.Summary);
+        if (summary.Length > 0)
+        {
+            Attach("vm-failure", summary, "");
+        }
+
+        static void Attach(string name, string text, string whenEmpty) =>
+            TestContext.Current.AddAttachment(name, text.Length > 0 ? text : whenEmpty, replaceExistingValue: true);
     }
 
     private void Progress(string message)

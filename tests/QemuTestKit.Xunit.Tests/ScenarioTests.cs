@@ -14,11 +14,12 @@ public sealed class ScenarioTests(ScenarioProject scenarios) : IClassFixture<Sce
     [Fact(Timeout = 600_000)]
     public async Task A_passing_class_boots_tiny_and_passes()
     {
-        ScenarioResult result = await scenarios.RunAsync(["Passing"], cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioResult result = await RunAsync(["Passing"], Passed, TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == Passed, result.ToString());
-        Assert.Contains("total: 2", result.Output, StringComparison.Ordinal);
-        Assert.Contains("succeeded: 2", result.Output, StringComparison.Ordinal);
+        Says(
+            result,
+            "total: 2",
+            "succeeded: 2");
         string line = Assert.Single(result.Log, l => l.StartsWith("Passing ", StringComparison.Ordinal));
         Assert.Contains("profile=tiny", line, StringComparison.Ordinal);
         string artifacts = Path.Combine(result.ResultsDirectory, "qemutestkit", "Scenarios.Passing");
@@ -30,76 +31,79 @@ public sealed class ScenarioTests(ScenarioProject scenarios) : IClassFixture<Sce
     [Fact(Timeout = 600_000)]
     public async Task A_boot_failure_fails_every_test_of_the_class_with_qemus_output()
     {
-        ScenarioResult result = await scenarios.RunAsync(["BootFailure"], cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioResult result = await RunAsync(["BootFailure"], TestsFailed, TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == TestsFailed, result.ToString());
-        Assert.Contains("failed: 2", result.Output, StringComparison.Ordinal);
+        Says(result, "failed: 2");
         Assert.DoesNotContain(result.Log, l => l.StartsWith("BootFailure ran", StringComparison.Ordinal));
         Assert.Equal(2, Count(result.Output, "The VM for Scenarios.BootFailure did not boot (profile 'missing-kernel'"));
-        Assert.Contains("/nonexistent/qemutestkit/vmlinuz", result.Output, StringComparison.Ordinal);
-        Assert.Contains("could not load kernel", result.Output, StringComparison.OrdinalIgnoreCase);
+        Says(
+            result,
+            "/nonexistent/qemutestkit/vmlinuz",
+            "could not open kernel file");
     }
 
     [Fact(Timeout = 600_000)]
     public async Task A_guest_panic_fails_fast_with_the_console_tail()
     {
-        ScenarioResult result = await scenarios.RunAsync(["GuestPanic"], cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioResult result = await RunAsync(["GuestPanic"], TestsFailed, TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == TestsFailed, result.ToString());
         Assert.DoesNotContain(result.Log, l => l.StartsWith("GuestPanic ran", StringComparison.Ordinal));
-        Assert.Contains("The VM for Scenarios.GuestPanic did not boot (profile 'panic'", result.Output, StringComparison.Ordinal);
-        Assert.Contains("Kernel panic", result.Output, StringComparison.Ordinal);
-        Assert.Contains("Console (last", result.Output, StringComparison.Ordinal);
+        Says(
+            result,
+            "The VM for Scenarios.GuestPanic did not boot (profile 'panic'",
+            "Kernel panic",
+            "Console (last");
         Assert.DoesNotContain("boot timeout", result.Output, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 600_000)]
     public async Task Qemu_killed_during_a_test_fails_that_test_and_the_next_at_once()
     {
-        ScenarioResult result = await scenarios.RunAsync(["KilledDuringTest"], cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioResult result = await RunAsync(["KilledDuringTest"], TestsFailed, TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == TestsFailed, result.ToString());
-        Assert.Contains("failed: 2", result.Output, StringComparison.Ordinal);
+        Says(result, "failed: 2");
         Assert.Single(result.Log, l => l.StartsWith("KilledDuringTest", StringComparison.Ordinal));
-        Assert.Contains("was killed by signal 9 (SIGKILL) during test 'Scenarios.KilledDuringTest.", result.Output, StringComparison.Ordinal);
-        Assert.Contains("This class's VM is gone: QEMU was killed by signal 9 (SIGKILL)", result.Output, StringComparison.Ordinal);
+        Says(
+            result,
+            "was killed by signal 9 (SIGKILL) during test 'Scenarios.KilledDuringTest.",
+            "This class's VM is gone: QEMU was killed by signal 9 (SIGKILL)");
     }
 
     [Fact(Timeout = 600_000)]
     public async Task Qemu_that_cannot_shut_down_gracefully_fails_the_run()
     {
-        ScenarioResult result = await scenarios.RunAsync(["StoppedAtShutdown"], cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioResult result = await RunAsync(["StoppedAtShutdown"], TestsFailed, TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == TestsFailed, result.ToString());
         Assert.Single(result.Log, l => l.StartsWith("StoppedAtShutdown stops", StringComparison.Ordinal));
-        Assert.Contains("Test Class Cleanup Failure", result.Output, StringComparison.Ordinal);
-        Assert.Contains("could not be shut down gracefully within 3.00 s", result.Output, StringComparison.Ordinal);
+        Says(
+            result,
+            "Test Class Cleanup Failure",
+            "could not be shut down gracefully within 3.00 s");
     }
 
     [Fact(Timeout = 600_000)]
     public async Task A_failed_test_gets_the_console_log_qemu_log_and_qmp_transcript_attached()
     {
-        ScenarioResult result = await scenarios.RunAsync(["FailingTest"], cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioResult result = await RunAsync(["FailingTest"], TestsFailed, TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == TestsFailed, result.ToString());
-        Assert.Contains("deliberate failure", result.Output, StringComparison.Ordinal);
-        string[] attached = Directory.GetFiles(result.ResultsDirectory, "qemu-*", SearchOption.AllDirectories)
+        Says(result, "deliberate failure");
+        string[] attached = Directory.GetFiles(result.ResultsDirectory, "*.txt", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}qemutestkit{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .ToArray();
-        string console = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-console", StringComparison.Ordinal));
+        string console = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("console-log", StringComparison.Ordinal));
         Assert.Contains("artifact-marker-42", File.ReadAllText(console), StringComparison.Ordinal);
-        string qmp = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-qmp-transcript", StringComparison.Ordinal));
+        string qmp = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qmp-transcript", StringComparison.Ordinal));
         Assert.Contains("query-status", File.ReadAllText(qmp), StringComparison.Ordinal);
-        Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-qemu", StringComparison.Ordinal));
+        Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-log", StringComparison.Ordinal));
+        Says(result, "For test 'Scenarios.FailingTest.Fails_after_using_the_vm'");
         Assert.True(File.Exists(Path.Combine(result.ResultsDirectory, "qemutestkit", "Scenarios.FailingTest", "console.log")));
     }
 
     [Fact(Timeout = 600_000)]
     public async Task Two_classes_of_one_profile_get_two_vms_one_after_another()
     {
-        ScenarioResult result = await scenarios.RunAsync(["SameProfileFirst", "SameProfileSecond"], cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioResult result = await RunAsync(["SameProfileFirst", "SameProfileSecond"], Passed, TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == Passed, result.ToString());
         string[] lines = result.Log.Where(l => l.StartsWith("SameProfile ", StringComparison.Ordinal)).ToArray();
         Assert.Equal(2, lines.Length);
         Assert.NotEqual(Field(lines[0], "pid"), Field(lines[1], "pid"));
@@ -110,16 +114,36 @@ public sealed class ScenarioTests(ScenarioProject scenarios) : IClassFixture<Sce
     [Fact(Timeout = 600_000)]
     public async Task Parallel_classes_get_their_own_collections_and_respect_the_limit()
     {
-        ScenarioResult result = await scenarios.RunAsync(
+        ScenarioResult result = await RunAsync(
             ["ParallelA", "ParallelB", "ParallelC"],
-            new Dictionary<string, string?> { ["QEMUTESTKIT_MAX_VMS"] = "1" },
-            TestContext.Current.CancellationToken);
+            Passed,
+            TestContext.Current.CancellationToken,
+            new Dictionary<string, string?> { ["QEMUTESTKIT_MAX_VMS"] = "1" });
 
-        Assert.True(result.ExitCode == Passed, result.ToString());
         string[] lines = result.Log.Where(l => l.StartsWith("Parallel ", StringComparison.Ordinal)).ToArray();
         Assert.Equal(3, lines.Length);
         Assert.Equal(3, lines.Select(l => Field(l, "collection")).Distinct().Count());
         Assert.All(lines, l => Assert.Equal("1", Field(l, "most")));
+    }
+
+    private async Task<ScenarioResult> RunAsync(
+        string[] classes,
+        int expectedExitCode,
+        CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        ScenarioResult result = await scenarios.RunAsync(classes, environment, cancellationToken);
+        Assert.True(result.ExitCode == expectedExitCode, $"expected exit code {expectedExitCode}, got {result}");
+        return result;
+    }
+
+    /// <summary>The run's output contains every one of <paramref name="parts"/>.</summary>
+    private static void Says(ScenarioResult result, params string[] parts)
+    {
+        foreach (string part in parts)
+        {
+            Assert.True(result.Output.Contains(part, StringComparison.Ordinal), $"The output lacks \"{part}\".\n{result}");
+        }
     }
 
     private static int Count(string text, string part)

@@ -71,7 +71,7 @@ public sealed partial class QemuConsole : IAsyncDisposable
     public string? LogPath { get; }
 
     /// <summary>
-    /// The shell prompt <see cref="RunAsync"/> and <see cref="ExecAsync"/> wait for. The default matches <c>#</c>, <c>$</c>
+    /// The shell prompt <see cref="RunAsync"/> and <see cref="ExecAsync"/> wait for. The default matches a line ending in <c>#</c>, <c>$</c>
     /// or <c>&gt;</c> and a space at the end of the output so far (or before an escape sequence), such as <c>qtk# </c>.
     /// </summary>
     public Regex Prompt { get; set; } = DefaultPrompt();
@@ -536,7 +536,7 @@ public sealed partial class QemuConsole : IAsyncDisposable
     [GeneratedRegex(@"\n")]
     private static partial Regex LineEndRegex();
 
-    [GeneratedRegex(@"[#$>] (?=\z|\x1B)")]
+    [GeneratedRegex(@"[^\r\n]*[#$>] (?=\z|\x1B)")]
     private static partial Regex DefaultPrompt();
 
     private sealed class Waiter(Regex pattern, Regex[] failures)

@@ -123,6 +123,12 @@ public sealed partial class QemuMachine : IAsyncDisposable
     public QemuConsole Console => _console ?? throw new QemuMachineException(
         _consoleSet ? "The console is not connected: launch the machine first." : "No console: call SetConsole() before LaunchAsync().");
 
+    /// <summary>
+    /// Escapes <paramref name="value"/> for QEMU's <c>key=value,…</c> option syntax (a comma is doubled), for paths in
+    /// arguments you add, e.g. <c>"-drive", "file=" + QemuMachine.EscapeOptionValue(image) + ",format=raw"</c>.
+    /// </summary>
+    public static string EscapeOptionValue(string value) => QemuOptionValue.Escape(value);
+
     /// <summary>Adds arguments for QEMU (the seed's <c>add_args</c>); they apply at the next launch.</summary>
     public void AddArgs(params string[] args)
     {

@@ -1,14 +1,35 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace QemuTestKit;
 
-/// <summary>Decides whether KVM can accelerate a guest of a given architecture on this host.</summary>
+/// <summary>
+/// Decides whether KVM can accelerate a guest of a given architecture on this host: <c>/dev/kvm</c> must open
+/// read-write, and on x86 QEMU must be able to create its default CPU on it.
+/// </summary>
+/// <remarks>
+/// The second check exists because a <c>/dev/kvm</c> can open and still be useless: nested inside some sandboxes
+/// (Firecracker-style hosts) KVM lacks baseline CPU features, QEMU warns "host doesn't support requested feature" and
+/// the guest kernel hangs before printing a line. TCG is slower but works; a hang does not.
+/// </remarks>
 internal static class KvmProbe
 {
-    private static readonly Lazy<bool> DeviceUsable = new(ProbeDevice);
+    public const string AccelEnvironmentVariable = "QEMUTESTKIT_ACCEL";
 
-    /// <summary>True when <c>/dev/kvm</c> opens read-write and the guest has the host's architecture.</summary>
-    public static bool IsUsable(string arch) => HostArch() == arch && DeviceUsable.Value;
+    private static readonly Lazy<bool> DeviceUsable = new(ProbeDevice);
+    private static readonly ConcurrentDictionary<string, bool> CpuUsable = new(StringComparer.Ordinal);
+
+    /// <summary>True when KVM can run a guest of <paramref name="arch"/> with the given QEMU binary.</summary>
+    public static bool IsUsable(string arch, Func<string> qemuBinary)
+    {
+        if (HostArch() != arch || !DeviceUsable.Value)
+        {
+            return false;
+        }
+
+        return arch is not ("x86_64" or "i386") || CpuUsable.GetOrAdd(qemuBinary(), ProbeCpu);
+    }
 
     private static bool ProbeDevice()
     {
@@ -19,6 +40,46 @@ internal static class KvmProbe
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Creates (never runs) a KVM VM with QEMU's default CPU and reads QEMU's verdict (~0.2 s, once per binary).</summary>
+    private static bool ProbeCpu(string qemuBinary)
+    {
+        var psi = new ProcessStartInfo(qemuBinary)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in new[] { "-accel", "kvm", "-machine", "pc", "-nodefaults", "-display", "none", "-S", "-monitor", "stdio" })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        try
+        {
+            using Process process = Process.Start(psi)!;
+            Task<string> stderr = process.StandardError.ReadToEndAsync();
+            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+            process.StandardInput.WriteLine("quit");
+            process.StandardInput.Close();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
+            {
+                process.Kill();
+                process.WaitForExit();
+                return false;
+            }
+
+            Task.WaitAll(stderr, stdout);
+            return process.ExitCode == 0
+                && !stderr.Result.Contains("doesn't support requested feature", StringComparison.Ordinal)
+                && !stdout.Result.Contains("doesn't support requested feature", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
         {
             return false;
         }

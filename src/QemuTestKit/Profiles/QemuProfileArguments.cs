@@ -8,13 +8,27 @@ namespace QemuTestKit;
 /// </summary>
 internal static class QemuProfileArguments
 {
-    /// <summary>The accelerator QEMU gets for this profile: <c>kvm</c> or <c>tcg</c>.</summary>
-    public static string Accelerator(QemuProfile profile, Func<string, bool>? kvmUsable = null) => profile.Accel switch
+    /// <summary>
+    /// The accelerator QEMU gets for this profile: <c>kvm</c> or <c>tcg</c>. <c>auto</c> takes KVM when it is usable;
+    /// <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c> or <c>tcg</c>) overrides <c>auto</c> for a whole run.
+    /// </summary>
+    public static string Accelerator(QemuProfile profile, Func<string, bool>? kvmUsable = null)
     {
-        "kvm" => "kvm",
-        "tcg" => "tcg",
-        _ => (kvmUsable ?? KvmProbe.IsUsable)(profile.Arch) ? "kvm" : "tcg",
-    };
+        ArgumentNullException.ThrowIfNull(profile);
+        if (profile.Accel is "kvm" or "tcg")
+        {
+            return profile.Accel;
+        }
+
+        string? forced = kvmUsable is null ? Environment.GetEnvironmentVariable(KvmProbe.AccelEnvironmentVariable) : null;
+        if (forced is "kvm" or "tcg")
+        {
+            return forced;
+        }
+
+        kvmUsable ??= arch => KvmProbe.IsUsable(arch, () => QemuBinaryLocator.Resolve(profile));
+        return kvmUsable(profile.Arch) ? "kvm" : "tcg";
+    }
 
     public static IReadOnlyList<string> Build(QemuProfile profile, Func<string, bool>? kvmUsable = null)
     {

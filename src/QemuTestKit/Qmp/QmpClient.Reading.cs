@@ -249,10 +249,10 @@ public sealed partial class QmpClient
         }
 
         string reason = _closing ? "closed by the client"
+            : lostAfterQuit ? "closed by QEMU after quit"
             : failure is QmpConnectionException qce ? qce.Message
             : failure is not null ? $"{failure.GetType().Name}: {failure.Message}"
-            : quitting ? "QEMU closed it after quit"
-            : endOfFile ? "QEMU closed the connection" : "ended";
+            : endOfFile ? "closed by QEMU" : "ended";
         _terminationReason = reason;
 
         QmpConnectionException? error = expected ? null : new QmpConnectionException($"QMP {_name}: connection lost: {reason}. {TailText()}", failure);

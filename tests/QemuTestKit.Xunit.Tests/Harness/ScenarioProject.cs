@@ -53,38 +53,31 @@ public sealed class ScenarioProject : IAsyncLifetime
         string guest = BuiltInProfiles.FindGuestDirectory(OutputDirectory);
         string kernel = Path.Combine(guest, "vmlinuz");
         string initrd = Path.Combine(guest, "initramfs.cpio.gz");
+        JsonObject Guest(string kernelPath, string append) => new()
+        {
+            ["kernel"] = kernelPath,
+            ["initrd"] = initrd,
+            ["append"] = append,
+            ["memory"] = "256M",
+            ["readyPattern"] = "QEMUTESTKIT-READY",
+        };
+
+        JsonObject missingKernel = Guest("/nonexistent/qemutestkit/vmlinuz", "console=ttyS0");
+        missingKernel["bootTimeoutSeconds"] = 60;
+
+        // No init in the initramfs and no root disk: the kernel panics ("VFS: Unable to mount root fs").
+        JsonObject panic = Guest(kernel, "console=ttyS0 panic=-1 rdinit=/no-such-init");
+        panic["failurePatterns"] = new JsonArray("Kernel panic");
+
+        JsonObject quickShutdown = Guest(kernel, "console=ttyS0 quiet panic=-1");
+        quickShutdown["prompt"] = "qtk# ";
+        quickShutdown["shutdownTimeoutSeconds"] = 3;
+
         var profiles = new JsonObject
         {
-            ["missing-kernel"] = new JsonObject
-            {
-                ["kernel"] = "/nonexistent/qemutestkit/vmlinuz",
-                ["initrd"] = initrd,
-                ["append"] = "console=ttyS0",
-                ["memory"] = "256M",
-                ["readyPattern"] = "QEMUTESTKIT-READY",
-                ["bootTimeoutSeconds"] = 60,
-            },
-            ["panic"] = new JsonObject
-            {
-                ["kernel"] = kernel,
-                ["initrd"] = initrd,
-                // No init in the initramfs and no root disk: the kernel panics ("VFS: Unable to mount root fs").
-                ["append"] = "console=ttyS0 panic=-1 rdinit=/no-such-init",
-                ["memory"] = "256M",
-                ["readyPattern"] = "QEMUTESTKIT-READY",
-                ["failurePatterns"] = new JsonArray("Kernel panic"),
-                ["bootTimeoutSeconds"] = 120,
-            },
-            ["tiny-quick-shutdown"] = new JsonObject
-            {
-                ["kernel"] = kernel,
-                ["initrd"] = initrd,
-                ["append"] = "console=ttyS0 quiet panic=-1",
-                ["memory"] = "256M",
-                ["readyPattern"] = "QEMUTESTKIT-READY",
-                ["prompt"] = "qtk# ",
-                ["shutdownTimeoutSeconds"] = 3,
-            },
+            ["missing-kernel"] = missingKernel,
+            ["panic"] = panic,
+            ["tiny-quick-shutdown"] = quickShutdown,
         };
         File.WriteAllText(
             Path.Combine(OutputDirectory, "qemu-profiles.json"),

@@ -28,21 +28,22 @@ public class Passing(QemuVm vm)
 public class SameProfileFirst(QemuVm vm)
 {
     [Fact(Timeout = 60_000)]
-    public async Task Has_its_own_vm()
-    {
-        await vm.Qmp.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
-        ScenarioLog.Append($"SameProfile class=First pid={vm.Machine.Pid} collection={TestContext.Current.TestCollection?.TestCollectionDisplayName}");
-    }
+    public Task Has_its_own_vm() => SameProfile.ReportAsync(vm, "First", TestContext.Current.CancellationToken);
 }
 
 [QemuMachine("none")]
 public class SameProfileSecond(QemuVm vm)
 {
     [Fact(Timeout = 60_000)]
-    public async Task Has_its_own_vm()
+    public Task Has_its_own_vm() => SameProfile.ReportAsync(vm, "Second", TestContext.Current.CancellationToken);
+}
+
+internal static class SameProfile
+{
+    public static async Task ReportAsync(QemuVm vm, string name, CancellationToken cancellationToken)
     {
-        await vm.Qmp.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
-        ScenarioLog.Append($"SameProfile class=Second pid={vm.Machine.Pid} collection={TestContext.Current.TestCollection?.TestCollectionDisplayName}");
+        await vm.Qmp.ExecuteAsync("query-status", cancellationToken: cancellationToken);
+        ScenarioLog.Append($"SameProfile class={name} pid={vm.Machine.Pid} collection={TestContext.Current.TestCollection?.TestCollectionDisplayName}");
     }
 }
 
