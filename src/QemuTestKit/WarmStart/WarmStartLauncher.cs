@@ -32,7 +32,7 @@ internal sealed class WarmStartLauncher(
     {
         if (WarmStartCache.DisabledReason(profile, options.Enabled) is { } off)
         {
-            (QemuMachine machine, TimeSpan ready) = await BootColdAsync(Disks.AsProfile, null, cancellationToken).ConfigureAwait(false);
+            (QemuMachine machine, TimeSpan ready) = await BootColdAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
             return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Detail = off };
         }
 
@@ -43,7 +43,7 @@ internal sealed class WarmStartLauncher(
 
         if (broken.TryGetValue(state.Directory, out string? earlier))
         {
-            (QemuMachine machine, TimeSpan ready) = await BootColdAsync(Disks.AsProfile, null, cancellationToken).ConfigureAwait(false);
+            (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
             return new WarmStartResult(machine, WarmStartMode.Cold, ready)
             {
                 Key = key.Hash,
@@ -61,7 +61,7 @@ internal sealed class WarmStartLauncher(
                 {
                     string warning = $"gave up after {Seconds(lockTimeout)} waiting for another class or process to save the state of '{profile.Name}' ({state.LockPath}); booting cold";
                     Warn(warning);
-                    (QemuMachine machine, TimeSpan ready) = await BootColdAsync(Disks.AsProfile, null, cancellationToken).ConfigureAwait(false);
+                    (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
                     return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Key = key.Hash, Warning = warning };
                 }
 
@@ -85,21 +85,18 @@ internal sealed class WarmStartLauncher(
         broken[state.Directory] = failure!;
         await DeleteStateAsync(state, buildId, cancellationToken).ConfigureAwait(false);
         Warn(restoreWarning);
-        (QemuMachine coldMachine, TimeSpan coldReady) = await BootColdAsync(Disks.AsProfile, null, cancellationToken).ConfigureAwait(false);
+        (QemuMachine coldMachine, TimeSpan coldReady) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
         return new WarmStartResult(coldMachine, WarmStartMode.Cold, coldReady) { Key = key.Hash, Warning = restoreWarning };
     }
 
     /// <summary>Boots cold to ready; with a state to save, also to the shell prompt, then saves and continues.</summary>
     private async Task<WarmStartResult> BootAndSaveAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
     {
-        (QemuMachine machine, TimeSpan ready) = await BootColdAsync(Disks.OverImages, null, cancellationToken).ConfigureAwait(false);
+        // Saved at the prompt, so that a restored guest is at the prompt too and a newline proves it answers.
+        (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.OverImages, cancellationToken).ConfigureAwait(false);
         string? buildDirectory = null;
         try
         {
-            // Saved at the prompt, so that a restored guest is at the prompt too and a newline proves it answers.
-            TimeSpan left = profile.BootTimeout - ready;
-            await machine.Console.WaitForAsync(machine.Console.Prompt, null, left > TimeSpan.Zero ? left : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-
             var saving = Stopwatch.StartNew();
             buildDirectory = state.CreateBuildDirectory();
             string statePath = Path.Combine(buildDirectory, WarmStartState.StateFile);
@@ -194,11 +191,31 @@ internal sealed class WarmStartLauncher(
         }
     }
 
+    /// <summary>
+    /// Boots cold to the ready pattern and then the shell prompt: with warm start on, every machine is handed over at the
+    /// prompt, restored or not.
+    /// </summary>
+    private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdToPromptAsync(Disks disks, CancellationToken cancellationToken)
+    {
+        (QemuMachine machine, TimeSpan ready) = await BootColdAsync(disks, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            TimeSpan left = profile.BootTimeout - ready;
+            await machine.Console.WaitForAsync(machine.Console.Prompt, null, left > TimeSpan.Zero ? left : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            return (machine, ready);
+        }
+        catch
+        {
+            await StopQuietlyAsync(machine).ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>Boots cold to the ready pattern, like a machine without warm start.</summary>
-    private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdAsync(Disks disks, WarmStartState? state, CancellationToken cancellationToken)
+    private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdAsync(Disks disks, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
-        QemuMachine machine = await CreateAsync(disks, state, cancellationToken).ConfigureAwait(false);
+        QemuMachine machine = await CreateAsync(disks, null, cancellationToken).ConfigureAwait(false);
         try
         {
             await machine.LaunchAsync(cancellationToken).ConfigureAwait(false);
