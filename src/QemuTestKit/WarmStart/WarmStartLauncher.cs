@@ -32,7 +32,7 @@ internal sealed class WarmStartLauncher(
     {
         if (WarmStartCache.DisabledReason(profile, options.Enabled) is { } off)
         {
-            (QemuMachine machine, TimeSpan ready) = await BootColdAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+            (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
             return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Detail = off };
         }
 
@@ -192,12 +192,17 @@ internal sealed class WarmStartLauncher(
     }
 
     /// <summary>
-    /// Boots cold to the ready pattern and then the shell prompt: with warm start on, every machine is handed over at the
-    /// prompt, restored or not.
+    /// Boots cold to the ready pattern and then the shell prompt, if the profile has one: every machine is handed over
+    /// at a clean prompt, restored or not, so the first command a test sends is not mixed with the shell's banner.
     /// </summary>
     private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdToPromptAsync(Disks disks, CancellationToken cancellationToken)
     {
         (QemuMachine machine, TimeSpan ready) = await BootColdAsync(disks, cancellationToken).ConfigureAwait(false);
+        if (profile.Prompt is null || profile.Console is null)
+        {
+            return (machine, ready);
+        }
+
         try
         {
             TimeSpan left = profile.BootTimeout - ready;
