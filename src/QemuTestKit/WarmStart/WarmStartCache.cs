@@ -91,14 +91,29 @@ public static class WarmStartCache
     }
 
     /// <summary>
+    /// Brings a machine of <paramref name="profile"/> to ready, created with <paramref name="machineOptions"/> (the
+    /// profile's arguments come first): see <see cref="LaunchAsync(QemuProfile, Func{QemuProfile, QemuMachine}, WarmStartOptions?, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="QemuLaunchException">QEMU could not start.</exception>
+    /// <exception cref="QemuConsoleException">A failure pattern appeared, or the console closed, during a cold boot.</exception>
+    /// <exception cref="TimeoutException">The cold boot did not reach the ready pattern within the profile's boot timeout.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Task<WarmStartResult> LaunchAsync(
+        QemuProfile profile,
+        QemuMachineOptions? machineOptions = null,
+        WarmStartOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        LaunchAsync(profile, p => QemuProfileMachine.Create(p, machineOptions), options, cancellationToken);
+
+    /// <summary>
     /// Brings a machine of <paramref name="profile"/> to ready: restored from the profile's saved state when there is
     /// one, else booted cold (and, when warm start applies, saved for the next caller). With warm start off this is a
     /// cold boot to the ready pattern and nothing else.
     /// </summary>
     /// <param name="profile">What to run.</param>
     /// <param name="createMachine">
-    /// Creates (does not launch) the machine for a profile, e.g. <c>p =&gt; QemuProfileMachine</c>-style creation with the
-    /// caller's <see cref="QemuMachineOptions"/>. It may be called twice when a restore fails. For profiles with writable
+    /// Creates (does not launch) the machine for a profile: a new <see cref="QemuMachine"/> with the profile's arguments
+    /// and the caller's own options (the other overload does this for you). It may be called twice when a restore fails. For profiles with writable
     /// drives it gets the profile without drives and extra arguments: the kit adds them itself, pointing the drives at
     /// the machine's disk layers.
     /// </param>

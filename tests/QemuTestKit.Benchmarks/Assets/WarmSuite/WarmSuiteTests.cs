@@ -6,94 +6,41 @@ namespace WarmSuite;
 // Eight classes of one profile, one VM each: what a suite of VM tests looks like, timed cold against warm.
 
 [QemuMachine("tiny")]
-public class BootTests(QemuVm vm)
-{
-    [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
+public class BootTests(QemuVm vm) : TinyChecks(vm);
 
 [QemuMachine("tiny")]
-public class ShellTests(QemuVm vm)
-{
-    [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
+public class ShellTests(QemuVm vm) : TinyChecks(vm);
 
 [QemuMachine("tiny")]
-public class QmpTests(QemuVm vm)
-{
-    [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
+public class QmpTests(QemuVm vm) : TinyChecks(vm);
 
 [QemuMachine("tiny")]
-public class FilesTests(QemuVm vm)
-{
-    [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
+public class FilesTests(QemuVm vm) : TinyChecks(vm);
 
 [QemuMachine("tiny")]
-public class ProcessesTests(QemuVm vm)
-{
-    [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
+public class ProcessesTests(QemuVm vm) : TinyChecks(vm);
 
 [QemuMachine("tiny")]
-public class MemoryTests(QemuVm vm)
-{
-    [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
+public class MemoryTests(QemuVm vm) : TinyChecks(vm);
 
 [QemuMachine("tiny")]
-public class KernelTests(QemuVm vm)
-{
-    [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
+public class KernelTests(QemuVm vm) : TinyChecks(vm);
 
 [QemuMachine("tiny")]
-public class NetworkTests(QemuVm vm)
+public class NetworkTests(QemuVm vm) : TinyChecks(vm);
+
+/// <summary>The tests every class runs (xunit discovers them on each derived class).</summary>
+public abstract class TinyChecks(QemuVm vm)
 {
     [Fact(Timeout = 120_000)]
-    public Task Shell_answers() => Checks.ShellAsync(vm);
-
-    [Fact(Timeout = 120_000)]
-    public Task Qmp_answers() => Checks.QmpAsync(vm);
-}
-
-internal static class Checks
-{
-    public static async Task ShellAsync(QemuVm vm)
+    public async Task Shell_answers()
     {
         string kernel = await vm.Console.RunAsync("uname -s", cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal("Linux", kernel.Trim());
     }
 
-    public static async Task QmpAsync(QemuVm vm)
+    [Fact(Timeout = 120_000)]
+    public async Task Qmp_answers()
     {
         JsonElement status = await vm.Qmp.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal("running", status.GetProperty("status").GetString());
