@@ -55,10 +55,17 @@ internal sealed class WarmStartState
         }
     }
 
-    /// <summary>A fresh folder beside the final one, to write a new state into before <see cref="Publish"/>.</summary>
+    /// <summary>A fresh folder beside the final one, to write a new state into before <see cref="Publish"/>; call with the lock held.</summary>
     public string CreateBuildDirectory()
     {
         System.IO.Directory.CreateDirectory(CacheDirectory);
+
+        // With the lock held nobody else builds this key: any build folder of it is left from a process that died.
+        foreach (string stale in System.IO.Directory.EnumerateDirectories(CacheDirectory, $".build-{Key}-*"))
+        {
+            DeleteQuietly(stale);
+        }
+
         string path = Path.Combine(CacheDirectory, $".build-{Key}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(path);
         return path;
