@@ -14,7 +14,7 @@ public sealed class QemuProfileArgumentsTests
 
         Assert.Equal(
             ["-nodefaults", "-accel", "tcg", "-m", "256M", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
-             "-append", "console=ttyS0 quiet panic=-1", "-no-reboot"],
+             "-append", "console=ttyS0 quiet panic=-1 no_timer_check", "-no-reboot"],
             args);
     }
 
