@@ -33,8 +33,8 @@ internal static class BuiltInProfiles
         Memory = "256M",
         Kernel = Path.Combine(guestDirectory, "vmlinuz"),
         Initrd = Path.Combine(guestDirectory, "initramfs.cpio.gz"),
-        // no_timer_check: under TCG on a busy host the vCPU can stall during the kernel's IO-APIC timer check, and the
-        // guest panics ("IO-APIC + timer doesn't work!") at random; QEMU's timer is known good.
+        // no_timer_check: on a loaded host under TCG the kernel's IO-APIC timer check can fail and panic the boot
+        // ("IO-APIC + timer doesn't work!"); the check proves nothing about a VM.
         Append = "console=ttyS0 quiet panic=-1 no_timer_check",
         Console = new QemuProfileConsole(),
         ReadyPattern = TinyReadyMarker,

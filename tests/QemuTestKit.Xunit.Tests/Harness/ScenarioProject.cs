@@ -69,7 +69,7 @@ public sealed class ScenarioProject : IAsyncLifetime
         JsonObject panic = Guest(kernel, "console=ttyS0 panic=-1 rdinit=/no-such-init");
         panic["failurePatterns"] = new JsonArray("Kernel panic");
 
-        JsonObject quickShutdown = Guest(kernel, "console=ttyS0 quiet panic=-1");
+        JsonObject quickShutdown = Guest(kernel, "console=ttyS0 quiet panic=-1 no_timer_check");
         quickShutdown["prompt"] = "qtk# ";
         quickShutdown["shutdownTimeoutSeconds"] = 3;
 
