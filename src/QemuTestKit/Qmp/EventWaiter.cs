@@ -2,9 +2,12 @@ using System.Text.Json;
 
 namespace QemuTestKit.Qmp;
 
-/// <summary>Someone waiting for the first new event that matches one of their (name, match) pairs.</summary>
+/// <summary>
+/// Someone waiting for the first new event that matches one of their (name, match) pairs. Completed like
+/// <see cref="PendingRequest"/>: synchronously, after the read loop has handed reading over.
+/// </summary>
 internal sealed class EventWaiter(IReadOnlyList<(string Name, JsonElement? Match)>? filters)
-    : TaskCompletionSource<QmpEvent>(TaskCreationOptions.RunContinuationsAsynchronously)
+    : TaskCompletionSource<QmpEvent>(TaskCreationOptions.None)
 {
     /// <summary>Whether <paramref name="ev"/> is what this waiter wants (any event when there are no filters).</summary>
     public bool Matches(QmpEvent ev)

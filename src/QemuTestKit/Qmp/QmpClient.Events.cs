@@ -161,9 +161,37 @@ public sealed partial class QmpClient
             _waiters.Add(waiter);
         }
 
-        if (timeout is null && !cancellationToken.CanBeCanceled)
+        if (timeout is null)
         {
-            return await waiter.Task.ConfigureAwait(false);
+            if (!cancellationToken.CanBeCanceled)
+            {
+                return await waiter.Task.ConfigureAwait(false);
+            }
+
+            // One registration instead of WaitAsync. A waiter the read loop already took keeps its event.
+            CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(
+                static (state, token) =>
+                {
+                    var (client, w) = ((QmpClient, EventWaiter))state!;
+                    lock (client._eventLock)
+                    {
+                        if (!client._waiters.Remove(w))
+                        {
+                            return;
+                        }
+                    }
+
+                    ThreadPool.UnsafeQueueUserWorkItem(static s => s.Waiter.TrySetCanceled(s.Token), (Waiter: w, Token: token), preferLocal: false);
+                },
+                (this, waiter));
+            try
+            {
+                return await waiter.Task.ConfigureAwait(false);
+            }
+            finally
+            {
+                await registration.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         try
@@ -172,13 +200,16 @@ public sealed partial class QmpClient
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException && !waiter.Task.IsFaulted)
         {
+            bool handedAnEvent;
             lock (_eventLock)
             {
-                // Not in the list any more means the read loop handed this waiter an event under the lock: keep it.
-                if (!_waiters.Remove(waiter) && waiter.Task.IsCompletedSuccessfully)
-                {
-                    return waiter.Task.Result;
-                }
+                handedAnEvent = !_waiters.Remove(waiter);
+            }
+
+            if (handedAnEvent)
+            {
+                // The read loop took this waiter (under the lock) and is delivering its event: keep it, or it is lost.
+                return await waiter.Task.ConfigureAwait(false);
             }
 
             if (ex is TimeoutException)

@@ -11,16 +11,22 @@ namespace QemuTestKit.Qmp;
 // The one sequential read loop: splits the stream on newlines and routes greeting, replies and events.
 public sealed partial class QmpClient
 {
-    private async Task ReadLoopAsync()
+    private void StartReadLoop() => _ = ReadLoopAsync(_reader.ReadAsync(), scanned: 0);
+
+    /// <summary>
+    /// Reads and routes messages. Waiting callers are resumed on this thread, without a thread-pool hop, but only
+    /// after the next read is issued and its continuation hands the loop to a new invocation: a caller that blocks
+    /// (or runs long) in its continuation can never stall reading, so there is no deadlock to fear.
+    /// </summary>
+    private async Task ReadLoopAsync(ValueTask<ReadResult> read, long scanned)
     {
         Exception? failure = null;
         bool endOfFile = false;
-        long scanned = 0;
         try
         {
             while (true)
             {
-                ReadResult result = await _reader.ReadAsync().ConfigureAwait(false);
+                ReadResult result = await read.ConfigureAwait(false);
                 if (result.IsCanceled)
                 {
                     break;
@@ -60,6 +66,24 @@ public sealed partial class QmpClient
                 }
 
                 _reader.AdvanceTo(buffer.Start, buffer.End);
+
+                // Awaited exactly once, here or by the invocation the loop is handed to; IsCompleted does not consume it.
+#pragma warning disable CA2012
+                read = _reader.ReadAsync();
+#pragma warning restore CA2012
+                if (_batch is { } batch)
+                {
+                    _batch = null;
+                    if (!read.IsCompleted)
+                    {
+                                _ = ReadLoopAsync(read, scanned);
+                        Deliver(batch);
+                        return;
+                    }
+
+                    // More data is already here: keep reading, let the pool resume the callers.
+                    ThreadPool.UnsafeQueueUserWorkItem(static b => Deliver(b), batch, preferLocal: false);
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or QmpConnectionException)
@@ -73,9 +97,33 @@ public sealed partial class QmpClient
             failure = new QmpConnectionException($"QMP {_name}: the read loop failed: {ex.Message}", ex);
         }
 
+        if (_batch is { } last)
+        {
+            _batch = null;
+            Deliver(last);
+        }
+
         await _reader.CompleteAsync().ConfigureAwait(false);
         Terminate(failure, endOfFile);
+        _readLoopDone.TrySetResult();
     }
+
+    private static void Deliver(List<Delivery> batch)
+    {
+        foreach (Delivery delivery in batch)
+        {
+            if (delivery.Reply is { } reply)
+            {
+                reply.TrySetResult(delivery.Message);
+            }
+            else
+            {
+                delivery.Waiter!.TrySetResult(delivery.Event!);
+            }
+        }
+    }
+
+    private void Enqueue(Delivery delivery) => (_batch ??= []).Add(delivery);
 
     private void ProcessLine(ReadOnlySequence<byte> line)
     {
@@ -84,19 +132,25 @@ public sealed partial class QmpClient
             return;
         }
 
-        byte[] raw = line.ToArray();
-        Transcript.Add(QmpMessageDirection.Received, raw);
-        QmpLog.Received(_logger, _name, new Utf8Text(raw));
-
         JsonElement message;
         try
         {
-            message = JsonSerializer.Deserialize<JsonElement>(raw);
+            // One copy, into the element's own document; the transcript keeps that document, not another array.
+            var reader = new Utf8JsonReader(line);
+            message = JsonElement.ParseValue(ref reader);
+            if (reader.Read())
+            {
+                throw new JsonException("Data after the JSON value.");
+            }
         }
         catch (JsonException ex)
         {
+            Transcript.Add(QmpMessageDirection.Received, line.ToArray());
             throw new QmpConnectionException($"QMP {_name}: QEMU sent invalid JSON ({ex.Message}): {Preview(line)}", ex);
         }
+
+        Transcript.AddReceived(message);
+        QmpLog.Received(_logger, _name, message);
 
         if (message.ValueKind != JsonValueKind.Object)
         {
@@ -165,17 +219,30 @@ public sealed partial class QmpClient
 
     private void HandleReply(JsonElement message)
     {
-        if (message.TryGetProperty("id", out JsonElement idElement)
-            && idElement.ValueKind == JsonValueKind.Number
-            && idElement.TryGetInt64(out long id)
-            && _pending.TryRemove(id, out PendingRequest? pending))
+        PendingRequest? pending = null;
+        if (message.TryGetProperty("id", out JsonElement idElement))
+        {
+            if (idElement.ValueKind == JsonValueKind.Number && idElement.TryGetInt64(out long id))
+            {
+                _pending.TryRemove(id, out pending);
+            }
+        }
+        else
+        {
+            lock (_inOrderLock)
+            {
+                _inOrder.TryDequeue(out pending);
+            }
+        }
+
+        if (pending is not null)
         {
             if (pending.Command == QuitCommand && message.TryGetProperty("return", out _))
             {
                 _quitIssued = true;
             }
 
-            pending.TrySetResult(message);
+            Enqueue(new Delivery(pending, message, null, null));
             return;
         }
 
@@ -206,9 +273,9 @@ public sealed partial class QmpClient
                 EventWaiter waiter = _waiters[i];
                 if (waiter.Matches(ev))
                 {
-                    // Completed under the lock: a waiter that times out concurrently can tell it was handed this event.
+                    // Removed under the lock: a waiter that times out concurrently can tell it was handed this event.
                     _waiters.RemoveAt(i);
-                    waiter.TrySetResult(ev);
+                    Enqueue(new Delivery(null, default, waiter, ev));
                     return;
                 }
             }
@@ -239,7 +306,23 @@ public sealed partial class QmpClient
             return;
         }
 
-        bool quitPending = _pending.Values.Any(p => p.Command == QuitCommand);
+        // Both tables are closed to newcomers now (_terminated is set); drain them.
+        List<PendingRequest> pendingRequests = [];
+        lock (_inOrderLock)
+        {
+            pendingRequests.AddRange(_inOrder);
+            _inOrder.Clear();
+        }
+
+        foreach (long key in _pending.Keys)
+        {
+            if (_pending.TryRemove(key, out PendingRequest? byId))
+            {
+                pendingRequests.Add(byId);
+            }
+        }
+
+        bool quitPending = pendingRequests.Exists(p => p.Command == QuitCommand);
         bool quitting = _quitIssued || quitPending;
         bool lostAfterQuit = quitting && (failure is null or IOException or SocketException);
         bool expected = _closing || lostAfterQuit;
@@ -266,26 +349,29 @@ public sealed partial class QmpClient
             QmpLog.ClosedUnexpected(_logger, _name, error);
         }
 
-        foreach (long id in _pending.Keys)
+        string tail = TailText();
+        var faults = new List<(PendingRequest Request, QmpConnectionException? Error)>(pendingRequests.Count);
+        foreach (PendingRequest pending in pendingRequests)
         {
-            if (!_pending.TryRemove(id, out PendingRequest? pending))
-            {
-                continue;
-            }
-
-            if (pending.Command == QuitCommand && lostAfterQuit)
-            {
-                // QEMU exits on quit and may close the socket before its reply gets out: that is success.
-                pending.TrySetResult(QuitByEof);
-                continue;
-            }
-
-            pending.TrySetException(new QmpConnectionException(
-                $"QMP {_name}: no reply to '{pending.Command}' (id {id.ToString(CultureInfo.InvariantCulture)}): connection {reason}. {TailText()}", failure)
+            // QEMU exits on quit and may close the socket before its reply gets out: that is success.
+            faults.Add((pending, pending.Command == QuitCommand && lostAfterQuit ? null : new QmpConnectionException(
+                $"QMP {_name}: no reply to '{pending.Command}' (#{pending.Id.ToString(CultureInfo.InvariantCulture)}): connection {reason}. {tail}", failure)
             {
                 PendingCommand = pending.Command,
-            });
+            }));
         }
+
+        // Callers resume on the pool, never inside Terminate (which may run inside CloseAsync).
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static faults =>
+            {
+                foreach ((PendingRequest request, QmpConnectionException? error) in faults)
+                {
+                    _ = error is null ? request.TrySetResult(QuitByEof) : request.TrySetException(error);
+                }
+            },
+            faults,
+            preferLocal: false);
 
         _greeting.TrySetException(error ?? new QmpConnectionException($"QMP {_name}: the connection was {reason} before QEMU's greeting."));
 
@@ -299,9 +385,19 @@ public sealed partial class QmpClient
             _listeners.Clear();
         }
 
-        foreach (EventWaiter waiter in waiters)
+        if (waiters.Length > 0)
         {
-            waiter.TrySetException(new QmpConnectionException($"QMP {_name}: the connection ended while waiting for an event ({reason}). {TailText()}", error));
+            var waiterError = new QmpConnectionException($"QMP {_name}: the connection ended while waiting for an event ({reason}). {tail}", error);
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static state =>
+                {
+                    foreach (EventWaiter waiter in state.Waiters)
+                    {
+                        waiter.TrySetException(state.Error);
+                    }
+                },
+                (Waiters: waiters, Error: waiterError),
+                preferLocal: false);
         }
 
         foreach (EventListener listener in listeners)

@@ -47,6 +47,8 @@ public sealed partial class QmpClient : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _writeBuffer = new(256);
     private readonly Utf8JsonWriter _jsonWriter;
     private readonly ConcurrentDictionary<long, PendingRequest> _pending = new();
+    private readonly Queue<PendingRequest> _inOrder = new();
+    private readonly Lock _inOrderLock = new();
     private readonly TaskCompletionSource<QmpGreeting> _greeting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _eventLock = new();
@@ -58,9 +60,12 @@ public sealed partial class QmpClient : IAsyncDisposable
     private int _terminated;
     private volatile bool _quitIssued;
     private volatile bool _closing;
+    private volatile bool _sendIds;
     private volatile string? _terminationReason;
     private QmpConnectionException? _terminationError;
-    private Task? _readLoop;
+    private readonly TaskCompletionSource _readLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private List<Delivery>? _batch;
+    private bool _readLoopStarted;
 
     private QmpClient(Stream stream, Socket? socket, QmpClientOptions options)
     {
@@ -73,6 +78,7 @@ public sealed partial class QmpClient : IAsyncDisposable
         _jsonWriter = new Utf8JsonWriter(_writeBuffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         Transcript = new QmpTranscript(options.TranscriptMaxBytes);
         _close = new Lazy<Task>(CloseCoreAsync);
+        _sendIds = options.SendCommandIds;
     }
 
     /// <summary>QEMU's greeting: version and offered capabilities.</summary>
@@ -170,7 +176,8 @@ public sealed partial class QmpClient : IAsyncDisposable
 
     private async Task NegotiateAsync(CancellationToken cancellationToken)
     {
-        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
+        _readLoopStarted = true;
+        StartReadLoop();
         TimeSpan? timeout = _options.CommandTimeout;
         QmpGreeting greeting;
         try
@@ -186,6 +193,9 @@ public sealed partial class QmpClient : IAsyncDisposable
         JsonObject? arguments = oob ? new JsonObject { ["enable"] = new JsonArray("oob") } : null;
         await ExecuteAsync("qmp_capabilities", arguments, cancellationToken).ConfigureAwait(false);
         OobEnabled = oob;
+
+        // With OOB on, replies may overtake each other: match everything by id from now on.
+        _sendIds = _options.SendCommandIds || oob;
         QmpLog.Connected(_logger, _name, greeting.Version, greeting.Capabilities);
     }
 
@@ -295,32 +305,54 @@ public sealed partial class QmpClient : IAsyncDisposable
             throw new InvalidOperationException($"QMP {_name}: out-of-band execution was not negotiated; set QmpClientOptions.EnableOob (QEMU offers: {string.Join(", ", Greeting.Capabilities)}).");
         }
 
-        long id = Interlocked.Increment(ref _nextId);
-        var pending = new PendingRequest(command);
-
-        // Registered before the write so a reply can never overtake its registration.
-        _pending[id] = pending;
-        if (Volatile.Read(ref _terminated) != 0)
+        var pending = new PendingRequest(command, Interlocked.Increment(ref _nextId), sentWithId: oob || _sendIds);
+        if (pending.SentWithId)
         {
-            _pending.TryRemove(id, out _);
-            ThrowIfClosed(command);
+            // Registered before the write so a reply can never overtake its registration.
+            _pending[pending.Id] = pending;
+            if (Volatile.Read(ref _terminated) != 0)
+            {
+                _pending.TryRemove(pending.Id, out _);
+                ThrowIfClosed(command);
+            }
         }
 
         TimeSpan? timeout = _options.CommandTimeout;
         try
         {
-            await WriteCommandAsync(command, arguments, id, oob, timeout, cancellationToken).ConfigureAwait(false);
+            await WriteCommandAsync(pending, arguments, oob, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            _pending.TryRemove(id, out _);
+            Forget(pending);
             throw;
         }
 
         Task<JsonElement> reply = pending.Task;
-        if (timeout is null && !cancellationToken.CanBeCanceled)
+        if (timeout is null)
         {
-            return await reply.ConfigureAwait(false);
+            if (!cancellationToken.CanBeCanceled)
+            {
+                return await reply.ConfigureAwait(false);
+            }
+
+            // Cheaper than WaitAsync on the hot path: one registration, no extra task between reply and caller.
+            CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(
+                static (state, token) => ThreadPool.UnsafeQueueUserWorkItem(static s => s.Request.TrySetCanceled(s.Token), (Request: (PendingRequest)state!, Token: token), preferLocal: false),
+                pending);
+            try
+            {
+                return await reply.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Forget(pending);
+                throw;
+            }
+            finally
+            {
+                await registration.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         try
@@ -329,17 +361,17 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
         catch (TimeoutException ex)
         {
-            _pending.TryRemove(id, out _);
+            Forget(pending);
             if (reply.IsCompletedSuccessfully)
             {
                 return reply.Result;
             }
 
-            throw new TimeoutException($"QMP {_name}: no reply to '{command}' (id {id}) within {timeout}. {TailText()}", ex);
+            throw new TimeoutException($"QMP {_name}: no reply to '{command}' within {timeout}. {TailText()}", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _pending.TryRemove(id, out _);
+            Forget(pending);
             if (reply.IsCompletedSuccessfully)
             {
                 return reply.Result;
@@ -349,8 +381,21 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
     }
 
-    private async Task WriteCommandAsync(string command, object? arguments, long id, bool oob, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops tracking a command nobody waits for any more. One matched by order stays queued: its late reply must
+    /// still be consumed by it, or every later command would get the reply of the one before.
+    /// </summary>
+    private void Forget(PendingRequest pending)
     {
+        if (pending.SentWithId)
+        {
+            _pending.TryRemove(pending.Id, out _);
+        }
+    }
+
+    private async Task WriteCommandAsync(PendingRequest pending, object? arguments, bool oob, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        string command = pending.Command;
         if (!await _writeLock.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
         {
             throw new TimeoutException($"QMP {_name}: could not send '{command}' within {timeout}: another write is stuck. {TailText()}");
@@ -369,7 +414,11 @@ public sealed partial class QmpClient : IAsyncDisposable
                 QmpArgumentWriter.Write(_jsonWriter, arguments, _options.ConvertKeys);
             }
 
-            _jsonWriter.WriteNumber("id"u8, id);
+            if (pending.SentWithId)
+            {
+                _jsonWriter.WriteNumber("id"u8, pending.Id);
+            }
+
             _jsonWriter.WriteEndObject();
             _jsonWriter.Flush();
             _writeBuffer.Write("\n"u8);
@@ -377,9 +426,18 @@ public sealed partial class QmpClient : IAsyncDisposable
             // One array per message: the wire bytes, and (without the newline) the transcript's copy.
             byte[] message = _writeBuffer.WrittenSpan.ToArray();
             var text = new ReadOnlyMemory<byte>(message, 0, message.Length - 1);
+            if (!pending.SentWithId)
+            {
+                // Queued in write order (we hold the write lock): QEMU answers in-band commands in that order.
+                lock (_inOrderLock)
+                {
+                    ThrowIfClosed(command);
+                    _inOrder.Enqueue(pending);
+                }
+            }
+
             Transcript.Add(QmpMessageDirection.Sent, text);
             QmpLog.Sent(_logger, _name, new Utf8Text(text));
-
             try
             {
                 // Never cancelled half-way: a torn message would corrupt the stream for every later command.
@@ -388,7 +446,8 @@ public sealed partial class QmpClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
             {
-                throw new QmpConnectionException($"QMP {_name}: sending '{command}' failed: {ex.Message}. {TailText()}", ex) { PendingCommand = command };
+                // A failed write leaves the stream in an unknown state: end the connection, which fails this command too.
+                Terminate(new QmpConnectionException($"QMP {_name}: sending '{command}' failed: {ex.Message}", ex), endOfFile: false);
             }
         }
         finally
@@ -421,9 +480,9 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
 
         await _stream.DisposeAsync().ConfigureAwait(false);
-        if (_readLoop is not null)
+        if (_readLoopStarted)
         {
-            await _readLoop.ConfigureAwait(false);
+            await _readLoopDone.Task.ConfigureAwait(false);
         }
 
         Terminate(failure: null, endOfFile: false);

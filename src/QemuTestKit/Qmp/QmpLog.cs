@@ -12,7 +12,7 @@ internal static partial class QmpLog
     public static partial void Sent(ILogger logger, string name, Utf8Text text);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Trace, Message = "QMP {Name} << {Text}")]
-    public static partial void Received(ILogger logger, string name, Utf8Text text);
+    public static partial void Received(ILogger logger, string name, System.Text.Json.JsonElement text);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "QMP {Name}: reply with no pending command (late reply after a timeout or cancel, or an id we never sent): {Text}")]
     public static partial void UnknownReply(ILogger logger, string name, string text);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace QemuTestKit.Qmp;
 
@@ -43,9 +44,14 @@ public sealed class QmpTranscript
         }
     }
 
-    internal void Add(QmpMessageDirection direction, ReadOnlyMemory<byte> utf8)
+    internal void Add(QmpMessageDirection direction, ReadOnlyMemory<byte> utf8) =>
+        Add(new QmpTranscriptEntry(DateTimeOffset.UtcNow, direction, utf8));
+
+    internal void AddReceived(JsonElement message) =>
+        Add(new QmpTranscriptEntry(DateTimeOffset.UtcNow, QmpMessageDirection.Received, message));
+
+    private void Add(QmpTranscriptEntry entry)
     {
-        var entry = new QmpTranscriptEntry(DateTimeOffset.UtcNow, direction, utf8);
         lock (_lock)
         {
             _entries.Enqueue(entry);

@@ -53,13 +53,16 @@ internal sealed class FakeQmpServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Answers <paramref name="request"/> with <c>{"return": returnJson, "id": …}</c>.</summary>
+    /// <summary>Answers <paramref name="request"/> with <c>{"return": returnJson}</c>, echoing its <c>"id"</c> if it had one (as QEMU does).</summary>
     public Task ReplyAsync(JsonElement request, string returnJson) =>
-        SendAsync($$"""{"return": {{returnJson}}, "id": {{request.GetProperty("id").GetRawText()}}}""");
+        SendAsync($$"""{"return": {{returnJson}}{{IdSuffix(request)}}}""");
 
     /// <summary>Answers <paramref name="request"/> with an error reply.</summary>
     public Task ReplyErrorAsync(JsonElement request, string errorClass, string description) =>
-        SendAsync($$"""{"error": {"class": "{{errorClass}}", "desc": "{{description}}"}, "id": {{request.GetProperty("id").GetRawText()}}}""");
+        SendAsync($$"""{"error": {"class": "{{errorClass}}", "desc": "{{description}}"}{{IdSuffix(request)}}}""");
+
+    private static string IdSuffix(JsonElement request) =>
+        request.TryGetProperty("id", out JsonElement id) ? $", \"id\": {id.GetRawText()}" : "";
 
     /// <summary>Sends an event with a QEMU-style timestamp.</summary>
     public Task SendEventAsync(string name, string dataJson = "{}", long seconds = 1_764_000_000, int microseconds = 123_456) =>

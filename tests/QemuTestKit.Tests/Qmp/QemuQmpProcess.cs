@@ -46,23 +46,10 @@ internal sealed class QemuQmpProcess : IAsyncDisposable
     {
         string tempDir = Directory.CreateTempSubdirectory("qtk-qmp-").FullName;
         QmpListener listener = QmpListener.ListenUnix(Path.Combine(tempDir, "qmp.sock"));
-        var psi = new ProcessStartInfo(TestPrerequisites.QemuBinary)
+        var process = new Process
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            StartInfo = BareQemu("-chardev", $"socket,id=mon,path={listener.Address}", "-mon", "chardev=mon,mode=control"),
         };
-        foreach (string arg in new[]
-        {
-            "-machine", "none", "-nodefaults", "-display", "none",
-            "-chardev", $"socket,id=mon,path={listener.Address}", "-mon", "chardev=mon,mode=control",
-        })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        var process = new Process { StartInfo = psi };
         var qemu = new QemuQmpProcess(tempDir, listener, process);
         process.OutputDataReceived += (_, e) => qemu.Append(e.Data);
         process.ErrorDataReceived += (_, e) => qemu.Append(e.Data);
@@ -81,6 +68,18 @@ internal sealed class QemuQmpProcess : IAsyncDisposable
             await qemu.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary><c>qemu-system-x86_64 -machine none -nodefaults -display none</c> plus <paramref name="extra"/>, output redirected.</summary>
+    public static ProcessStartInfo BareQemu(params string[] extra)
+    {
+        var psi = new ProcessStartInfo(TestPrerequisites.QemuBinary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["-machine", "none", "-nodefaults", "-display", "none", .. extra])
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        return psi;
     }
 
     private void Append(string? line)

@@ -44,9 +44,17 @@ public sealed class QmpClientProtocolTests
             Task<JsonElement> oob = client.ExecuteOobAsync("migrate-pause", cancellationToken: TestContext.Current.CancellationToken);
             JsonElement request = await server.ReceiveAsync();
             Assert.Equal("migrate-pause", request.GetProperty("exec-oob").GetString());
+            Assert.Equal(JsonValueKind.Number, request.GetProperty("id").ValueKind);
             Assert.False(request.TryGetProperty("execute", out _));
+            Task<JsonElement> inBand = client.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
+            JsonElement inBandRequest = await server.ReceiveAsync();
+            Assert.Equal(JsonValueKind.Number, inBandRequest.GetProperty("id").ValueKind);
+
+            // With OOB on, replies may come in any order: they are matched by id.
+            await server.ReplyAsync(inBandRequest, """{"status": "running"}""");
             await server.ReplyAsync(request, "{}");
             Assert.Equal(JsonValueKind.Object, (await oob).ValueKind);
+            Assert.Equal("running", (await inBand).GetProperty("status").GetString());
         }
     }
 
@@ -109,17 +117,20 @@ public sealed class QmpClientProtocolTests
         Assert.Contains("greeting", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task ExecuteAsync_returns_the_return_value_and_sends_a_numeric_id()
+    [Theory(Timeout = 30_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ExecuteAsync_returns_the_return_value_and_sends_an_id_only_when_asked(bool sendIds)
     {
-        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync(new QmpClientOptions { SendCommandIds = sendIds });
         await using (client)
         await using (server)
         {
             Task<JsonElement> status = client.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
             JsonElement request = await server.ReceiveAsync();
             Assert.Equal("query-status", request.GetProperty("execute").GetString());
-            Assert.Equal(JsonValueKind.Number, request.GetProperty("id").ValueKind);
+            Assert.Equal(sendIds, request.TryGetProperty("id", out JsonElement id));
+            Assert.True(!sendIds || id.ValueKind == JsonValueKind.Number);
             Assert.False(request.TryGetProperty("arguments", out _));
             await server.ReplyAsync(request, """{"status": "running", "singlestep": false, "running": true}""");
 
@@ -147,7 +158,7 @@ public sealed class QmpClientProtocolTests
             await server.ReplyErrorAsync(await server.ReceiveAsync(), "DeviceNotFound", "Device 'nope' not found");
             JsonElement response = await raw;
             Assert.Equal("DeviceNotFound", response.GetProperty("error").GetProperty("class").GetString());
-            Assert.True(response.TryGetProperty("id", out _));
+            Assert.True(response.TryGetProperty("error", out _));
         }
     }
 
@@ -172,18 +183,25 @@ public sealed class QmpClientProtocolTests
         }
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task A_reply_with_an_unknown_id_is_ignored()
+    [Theory(Timeout = 30_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_reply_with_an_unknown_id_is_ignored(bool sendIds)
     {
-        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync(new QmpClientOptions { SendCommandIds = sendIds });
         await using (client)
         await using (server)
         {
             Task<JsonElement> pending = client.ExecuteAsync("query-name", cancellationToken: TestContext.Current.CancellationToken);
             JsonElement request = await server.ReceiveAsync();
             await server.SendAsync("""{"return": {"name": "impostor"}, "id": 987654}""");
-            await server.SendAsync("""{"return": {"name": "no-id"}}""");
             await server.SendAsync("""{"return": {"name": "string-id"}, "id": "x"}""");
+            if (sendIds)
+            {
+                // Nothing waits for an id-less reply when every command carries an id.
+                await server.SendAsync("""{"return": {"name": "no-id"}}""");
+            }
+
             await server.ReplyAsync(request, """{"name": "vm1"}""");
 
             Assert.Equal("vm1", (await pending).GetProperty("name").GetString());
@@ -299,10 +317,12 @@ public sealed class QmpClientProtocolTests
         }
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_thousand_concurrent_commands_each_get_their_own_reply()
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_thousand_concurrent_commands_each_get_their_own_reply(bool sendIds)
     {
-        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync(new QmpClientOptions { SendCommandIds = sendIds });
         await using (client)
         await using (server)
         {
@@ -314,11 +334,11 @@ public sealed class QmpClientProtocolTests
                 requests.Add(await server.ReceiveAsync());
             }
 
-            Assert.Equal(Count, requests.Select(r => r.GetProperty("id").GetInt64()).Distinct().Count());
+            Assert.Equal(Count, requests.Select(r => r.GetProperty("arguments").GetProperty("n").GetInt32()).Distinct().Count());
 
-            // Replies in a different order than the requests, with events mixed in.
+            // With ids, replies in a different order than the requests; without, in order as QEMU does. Events mixed in.
             Random random = new(42);
-            foreach (JsonElement request in requests.OrderBy(_ => random.Next()))
+            foreach (JsonElement request in sendIds ? [.. requests.OrderBy(_ => random.Next())] : requests)
             {
                 int n = request.GetProperty("arguments").GetProperty("n").GetInt32();
                 await server.ReplyAsync(request, $$"""{"n": {{n}}}""");
@@ -338,10 +358,12 @@ public sealed class QmpClientProtocolTests
         }
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task Cancelling_a_wait_throws_with_the_callers_token_and_the_late_reply_is_dropped()
+    [Theory(Timeout = 30_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Cancelling_a_wait_throws_with_the_callers_token_and_the_late_reply_is_dropped(bool sendIds)
     {
-        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync(new QmpClientOptions { SendCommandIds = sendIds });
         await using (client)
         await using (server)
         {
@@ -381,19 +403,27 @@ public sealed class QmpClientProtocolTests
         }
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task A_command_without_a_reply_times_out_with_TimeoutException()
+    [Theory(Timeout = 30_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_command_without_a_reply_times_out_with_TimeoutException(bool sendIds)
     {
-        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync(new QmpClientOptions { CommandTimeout = TimeSpan.FromMilliseconds(200) });
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync(new QmpClientOptions { CommandTimeout = TimeSpan.FromMilliseconds(200), SendCommandIds = sendIds });
         await using (client)
         await using (server)
         {
             Task<JsonElement> pending = client.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
-            await server.ReceiveAsync();
+            JsonElement request = await server.ReceiveAsync();
 
             var ex = await Assert.ThrowsAsync<TimeoutException>(() => pending);
             Assert.Contains("query-status", ex.Message, StringComparison.Ordinal);
             Assert.False(client.IsClosed);
+
+            // The late reply belongs to the timed-out command, not to the next one.
+            await server.ReplyAsync(request, """{"status": "late"}""");
+            Task<JsonElement> next = client.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
+            await server.ReplyAsync(await server.ReceiveAsync(), """{"status": "fresh"}""");
+            Assert.Equal("fresh", (await next).GetProperty("status").GetString());
         }
     }
 

@@ -205,16 +205,7 @@ public sealed class QmpClientQemuTests
         }
     }
 
-    private static Process StartQemu(params string[] extra)
-    {
-        var psi = new ProcessStartInfo(TestPrerequisites.QemuBinary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in (string[])["-machine", "none", "-nodefaults", "-display", "none", .. extra])
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(psi)!;
-    }
+    private static Process StartQemu(params string[] extra) => Process.Start(QemuQmpProcess.BareQemu(extra))!;
 
     private static async Task<QmpClient> ConnectWithRetryAsync(Func<Task<QmpClient>> connect, CancellationToken cancellationToken)
     {
