@@ -60,6 +60,9 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
     /// <summary>How long the boot took, from launching QEMU to the ready pattern.</summary>
     public TimeSpan BootTime { get; private set; }
 
+    /// <summary>How the VM started: booted cold, booted and saved for later classes, or restored from the saved state (warm start).</summary>
+    public WarmStartMode StartMode { get; private set; }
+
     /// <summary>The accelerator QEMU runs with: <c>kvm</c> or <c>tcg</c>.</summary>
     public string Accelerator { get; private set; } = "";
 
@@ -110,48 +113,33 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         Progress($"booting '{profile.Name}' for {_className} ({Describe(profile)}, {Accelerator.ToUpperInvariant()}; VM {VmLimiter.Running} of at most {VmLimiter.Limit})");
 
         var started = Stopwatch.StartNew();
-        _machine = QemuProfileMachine.Create(profile, new QemuMachineOptions
+        var machineOptions = new QemuMachineOptions
         {
             // QEMU writes its own output to <LogDir>/<Name>.log as it runs: straight into the artifacts folder.
             Name = VmArtifacts.MachineName,
             LogDir = _artifacts!.Directory,
             ConsoleLogPath = profile.Console is null ? null : _artifacts.ConsoleLogPath,
-        });
+        };
 
         using var bootTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bootTimeout.CancelAfter(profile.BootTimeout);
         try
         {
-            await _machine.LaunchAsync(bootTimeout.Token).ConfigureAwait(false);
-            _transcript = _machine.Qmp.Transcript;
-            TimeSpan launched = started.Elapsed;
-            Progress($"QEMU started (pid {_machine.Pid}) and answered QMP in {Seconds(launched)}");
-
-            if (profile.Console is not null)
-            {
-                QemuProfileMachine.ConfigureConsole(profile, _machine.Console);
-            }
-
-            if (profile.ReadyPattern is not null)
-            {
-                TimeSpan remaining = profile.BootTimeout - started.Elapsed;
-                await _machine.Console.WaitForAsync(
-                    new Regex(profile.ReadyPattern, RegexOptions.CultureInvariant),
-                    QemuProfileMachine.FailurePatterns(profile),
-                    remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1),
-                    bootTimeout.Token).ConfigureAwait(false);
-            }
-
-            if (profile.Prompt is not null && profile.Console is not null)
-            {
-                // Consume the first prompt, so the first RunAsync of a test starts at a clean shell.
-                TimeSpan remaining = profile.BootTimeout - started.Elapsed;
-                await _machine.Console.WaitForAsync(
-                    _machine.Console.Prompt,
-                    null,
-                    remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1),
-                    bootTimeout.Token).ConfigureAwait(false);
-            }
+            // Boots to the ready pattern and the first prompt, or restores the profile's saved state (warm start).
+            WarmStartResult start = await WarmStartCache.LaunchAsync(
+                profile,
+                p => _machine = QemuProfileMachine.Create(p, machineOptions),
+                new WarmStartOptions
+                {
+                    Progress = Progress,
+                    Launched = machine =>
+                    {
+                        _transcript = machine.Qmp.Transcript;
+                        Progress($"QEMU started (pid {machine.Pid}) and answered QMP in {Seconds(started.Elapsed)}");
+                    },
+                },
+                bootTimeout.Token).ConfigureAwait(false);
+            StartMode = start.Mode;
         }
         catch (OperationCanceledException) when (bootTimeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -159,7 +147,8 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         BootTime = started.Elapsed;
-        Progress(profile.ReadyPattern is null
+        Progress(StartMode == WarmStartMode.Restored ? $"'{profile.Name}' restored from its saved state; console answered in {Seconds(BootTime)}"
+            : profile.ReadyPattern is null
             ? $"'{profile.Name}' ready in {Seconds(BootTime)}"
             : $"'{profile.Name}' booted to /{profile.ReadyPattern}/ in {Seconds(BootTime)}");
     }

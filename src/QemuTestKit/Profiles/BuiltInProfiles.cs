@@ -40,6 +40,7 @@ internal static class BuiltInProfiles
         ReadyPattern = TinyReadyMarker,
         FailurePatterns = ["Kernel panic"],
         Prompt = TinyPrompt,
+        WarmStart = true,
     };
 
     /// <summary>

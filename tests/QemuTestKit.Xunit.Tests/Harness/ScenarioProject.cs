@@ -98,6 +98,10 @@ public sealed class ScenarioProject : IAsyncLifetime
         };
         env.TryAdd("QEMUTESTKIT_MAX_VMS", null);
 
+        // Scenarios boot cold unless a test turns warm start on, and never touch the user's warm-start cache.
+        env.TryAdd("QEMUTESTKIT_WARMSTART", "0");
+        env.TryAdd("QEMUTESTKIT_WARMSTART_DIR", Path.Combine(_root, "warmstart"));
+
         var args = new List<string> { "test", "--project", ProjectPath, "-c", Configuration, "--no-build", "--no-progress", "--no-ansi", "--results-directory", results };
         foreach (string name in classes)
         {

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace QemuTestKit;
+
+/// <summary>
+/// The identity of a saved state: a SHA-256 over everything that shapes the guest — the QEMU binary (path and
+/// <c>--version</c>), the device-shaping arguments, and the contents of the kernel, initrd and drive images. Per-VM
+/// paths (sockets, temp folders, overlays) are not part of it: they differ between the saving and the restoring VM by
+/// design and change no guest-visible device.
+/// </summary>
+internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject Inputs)
+{
+    /// <summary>Bumped when the layout of the state or the save/restore protocol changes, so old states are not used.</summary>
+    public const string FormatVersion = "qemutestkit-warmstart-1";
+
+    private static readonly ConcurrentDictionary<string, string> s_versions = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Modified), string> s_fileHashes = new();
+
+    public static async Task<WarmStartKey> ComputeAsync(QemuProfile profile, string binary, CancellationToken cancellationToken)
+    {
+        string version = await QemuVersionAsync(binary, cancellationToken).ConfigureAwait(false);
+        var files = new JsonObject();
+        if (profile.Kernel is not null)
+        {
+            files["kernel"] = await HashFileAsync(profile.Kernel, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (profile.Initrd is not null)
+        {
+            files["initrd"] = await HashFileAsync(profile.Initrd, cancellationToken).ConfigureAwait(false);
+        }
+
+        var drives = new JsonArray();
+        foreach (QemuDrive drive in profile.Drives)
+        {
+            // The path stays in the key: a saved disk layer names its backing image by path.
+            drives.Add(new JsonObject
+            {
+                ["path"] = drive.Path,
+                ["sha256"] = await HashFileAsync(drive.Path, cancellationToken).ConfigureAwait(false),
+            });
+        }
+
+        files["drives"] = drives;
+        var inputs = new JsonObject
+        {
+            ["format"] = FormatVersion,
+            ["binary"] = binary,
+            ["qemuVersion"] = version,
+            ["arguments"] = new JsonArray([.. DeviceArguments(profile).Select(a => (JsonNode?)JsonValue.Create(a))]),
+            ["readyPattern"] = profile.ReadyPattern,
+            ["prompt"] = profile.Prompt,
+            ["files"] = files,
+        };
+
+        byte[] digest = SHA256.HashData(Encoding.UTF8.GetBytes(inputs.ToJsonString()));
+        return new WarmStartKey(Convert.ToHexStringLower(digest), version, inputs);
+    }
+
+    /// <summary>
+    /// The arguments that shape the guest, as the machine gets them, with file paths replaced by placeholders (their
+    /// contents are hashed separately): the same guest booted from another folder reuses the state.
+    /// </summary>
+    public static IReadOnlyList<string> DeviceArguments(QemuProfile profile)
+    {
+        var args = new List<string>
+        {
+            "machine=" + (profile.Machine ?? "(default)"),
+            profile.Console is { } console
+                ? string.Create(CultureInfo.InvariantCulture, $"console={console.Device ?? "serial"}:{console.Index}")
+                : "console=(none)",
+        };
+        foreach (string arg in QemuProfileArguments.Build(profile with { Drives = [] }))
+        {
+            args.Add(arg == profile.Kernel ? "<kernel>" : arg == profile.Initrd ? "<initrd>" : arg);
+        }
+
+        for (int i = 0; i < profile.Drives.Count; i++)
+        {
+            args.AddRange(["-drive", QemuProfileArguments.DriveOption(profile.Drives[i] with { Path = string.Create(CultureInfo.InvariantCulture, $"<drive{i}>") })]);
+        }
+
+        return args;
+    }
+
+    private static async Task<string> QemuVersionAsync(string binary, CancellationToken cancellationToken)
+    {
+        if (s_versions.TryGetValue(binary, out string? cached))
+        {
+            return cached;
+        }
+
+        var start = new ProcessStartInfo(binary, "--version")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using Process process = Process.Start(start) ?? throw new QemuMachineException($"Cannot run '{binary} --version'.");
+        Task<string> error = process.StandardError.ReadToEndAsync(cancellationToken);
+        string output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (process.ExitCode != 0)
+        {
+            throw new QemuMachineException($"'{binary} --version' exited with status {process.ExitCode}: {await error.ConfigureAwait(false)}");
+        }
+
+        string version = output.Trim().ReplaceLineEndings("\n");
+        s_versions[binary] = version;
+        return version;
+    }
+
+    /// <summary>SHA-256 of a file, remembered per (path, size, modification time): images can be gigabytes.</summary>
+    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new FileNotFoundException($"Warm start: '{path}' does not exist.", path);
+        }
+
+        (string, long, DateTime) id = (info.FullName, info.Length, info.LastWriteTimeUtc);
+        if (s_fileHashes.TryGetValue(id, out string? cached))
+        {
+            return cached;
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        string hash = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        s_fileHashes[id] = hash;
+        return hash;
+    }
+}

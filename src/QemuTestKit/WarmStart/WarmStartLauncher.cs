@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using QemuTestKit.Qmp;
+
+namespace QemuTestKit;
+
+/// <summary>One <see cref="WarmStartCache.LaunchAsync"/> call: decide cold, save or restore, and carry it out.</summary>
+internal sealed class WarmStartLauncher(
+    QemuProfile profile,
+    Func<QemuProfile, QemuMachine> createMachine,
+    WarmStartOptions options,
+    ConcurrentDictionary<string, string> broken)
+{
+    private static readonly TimeSpan s_saveTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan s_deleteLockTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly ILogger _logger = options.Logger ?? NullLogger.Instance;
+
+    /// <summary>Which disks a machine gets: the profile's as they are, layers over the images, or layers over a saved state.</summary>
+    private enum Disks
+    {
+        AsProfile,
+        OverImages,
+        OverState,
+    }
+
+    public async Task<WarmStartResult> RunAsync(CancellationToken cancellationToken)
+    {
+        if (WarmStartCache.DisabledReason(profile, options.Enabled) is { } off)
+        {
+            (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+            return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Detail = off };
+        }
+
+        string binary = QemuBinaryLocator.Resolve(profile);
+        WarmStartKey key = await WarmStartKey.ComputeAsync(profile, binary, cancellationToken).ConfigureAwait(false);
+        var state = new WarmStartState(options.CacheDirectory ?? WarmStartCache.DefaultDirectory, key.Hash);
+        Directory.CreateDirectory(state.CacheDirectory);
+
+        if (broken.TryGetValue(state.Directory, out string? earlier))
+        {
+            (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+            return new WarmStartResult(machine, WarmStartMode.Cold, ready)
+            {
+                Key = key.Hash,
+                Detail = $"the saved state of '{profile.Name}' failed to restore earlier in this process ({earlier}); booting cold until the next run",
+            };
+        }
+
+        string? buildId = state.ReadBuildId();
+        if (buildId is null)
+        {
+            TimeSpan lockTimeout = options.LockTimeout ?? (profile.BootTimeout * 2);
+            using (WarmStartLock? held = await WarmStartLock.AcquireAsync(state.LockPath, lockTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                if (held is null)
+                {
+                    string warning = $"gave up after {Seconds(lockTimeout)} waiting for another class or process to save the state of '{profile.Name}' ({state.LockPath}); booting cold";
+                    Warn(warning);
+                    (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+                    return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Key = key.Hash, Warning = warning };
+                }
+
+                buildId = state.ReadBuildId();
+                if (buildId is null)
+                {
+                    return await BootAndSaveAsync(state, key, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            Step($"another class or process saved the state of '{profile.Name}' while this one waited");
+        }
+
+        (WarmStartResult? restored, string? failure) = await TryRestoreAsync(state, key, cancellationToken).ConfigureAwait(false);
+        if (restored is not null)
+        {
+            return restored;
+        }
+
+        string restoreWarning = $"restoring '{profile.Name}' from {state.Directory} failed, so the state was deleted and the VM booted cold: {failure}";
+        broken[state.Directory] = failure!;
+        await DeleteStateAsync(state, buildId, cancellationToken).ConfigureAwait(false);
+        Warn(restoreWarning);
+        (QemuMachine coldMachine, TimeSpan coldReady) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+        return new WarmStartResult(coldMachine, WarmStartMode.Cold, coldReady) { Key = key.Hash, Warning = restoreWarning };
+    }
+
+    /// <summary>Boots cold to ready; with a state to save, also to the shell prompt, then saves and continues.</summary>
+    private async Task<WarmStartResult> BootAndSaveAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
+    {
+        // Saved at the prompt, so that a restored guest is at the prompt too and a newline proves it answers.
+        (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.OverImages, cancellationToken).ConfigureAwait(false);
+        string? buildDirectory = null;
+        try
+        {
+            var saving = Stopwatch.StartNew();
+            buildDirectory = state.CreateBuildDirectory();
+            string statePath = Path.Combine(buildDirectory, WarmStartState.StateFile);
+            string? warning = null;
+            try
+            {
+                await WarmStartMigration.SaveAsync(machine.Qmp, statePath, s_saveTimeout, cancellationToken).ConfigureAwait(false);
+                for (int i = 0; i < profile.Drives.Count; i++)
+                {
+                    if (WarmStartDisks.NeedsLayer(profile.Drives[i]))
+                    {
+                        // The guest is paused and QEMU flushed its disks: this layer matches the saved RAM exactly.
+                        File.Copy(Path.Combine(machine.TempDir, WarmStartState.DiskName(i)), Path.Combine(buildDirectory, WarmStartState.DiskName(i)));
+                    }
+                }
+
+                long bytes = new FileInfo(statePath).Length;
+                WarmStartState.WriteMetadata(buildDirectory, key, Guid.NewGuid().ToString("N"), bytes, saving.Elapsed);
+                state.Publish(buildDirectory);
+                buildDirectory = null;
+                Step($"saved the state of '{profile.Name}' ({bytes / (1024.0 * 1024.0):0.#} MB) in {Seconds(saving.Elapsed)} to {state.Directory}");
+            }
+            catch (Exception ex) when (ex is QemuMachineException or QmpCommandException or IOException or UnauthorizedAccessException)
+            {
+                warning = $"saving the state of '{profile.Name}' failed; this VM runs on cold and the next one boots cold too: {ex.Message}";
+                Warn(warning);
+            }
+            finally
+            {
+                // Whatever happened to the save, the guest was paused for it.
+                await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
+            }
+
+            return warning is null
+                ? new WarmStartResult(machine, WarmStartMode.Saved, ready) { Key = key.Hash, StateDirectory = state.Directory }
+                : new WarmStartResult(machine, WarmStartMode.Cold, ready) { Key = key.Hash, Warning = warning };
+        }
+        catch
+        {
+            await StopQuietlyAsync(machine).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            if (buildDirectory is not null)
+            {
+                WarmStartState.DeleteQuietly(buildDirectory);
+            }
+        }
+    }
+
+    private async Task<(WarmStartResult? Result, string? Failure)> TryRestoreAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        QemuMachine? machine = null;
+        try
+        {
+            machine = await CreateAsync(Disks.OverState, state, cancellationToken).ConfigureAwait(false);
+            machine.AddArgs(WarmStartMigration.IncomingArgs);
+            await machine.LaunchAsync(cancellationToken).ConfigureAwait(false);
+            options.Launched?.Invoke(machine);
+            await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+            await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
+
+            QemuProfileMachine.ConfigureConsole(profile, machine.Console);
+            await machine.Console.SendAsync("\n", cancellationToken).ConfigureAwait(false);
+            await machine.Console.WaitForAsync(machine.Console.Prompt, null, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+            TimeSpan ready = started.Elapsed;
+            Step($"restored '{profile.Name}' from {state.Directory}; its console answered {Seconds(ready)} after QEMU started");
+            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory }, null);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is QemuMachineException or QmpConnectionException
+            or QmpCommandException or QemuConsoleException or TimeoutException or IOException)
+        {
+            string output = "";
+            if (machine is not null)
+            {
+                await StopQuietlyAsync(machine).ConfigureAwait(false);
+                output = string.IsNullOrWhiteSpace(machine.Log) ? "" : $" (QEMU output: {machine.Log.Trim().ReplaceLineEndings(" | ")})";
+            }
+
+            return (null, $"{ex.GetType().Name}: {ex.Message}{output}");
+        }
+        catch
+        {
+            if (machine is not null)
+            {
+                await StopQuietlyAsync(machine).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Boots cold to the ready pattern and then the shell prompt, if the profile has one: every machine is handed over
+    /// at a clean prompt, restored or not, so the first command a test sends is not mixed with the shell's banner.
+    /// </summary>
+    private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdToPromptAsync(Disks disks, CancellationToken cancellationToken)
+    {
+        (QemuMachine machine, TimeSpan ready) = await BootColdAsync(disks, cancellationToken).ConfigureAwait(false);
+        if (profile.Prompt is null || profile.Console is null)
+        {
+            return (machine, ready);
+        }
+
+        try
+        {
+            TimeSpan left = profile.BootTimeout - ready;
+            await machine.Console.WaitForAsync(machine.Console.Prompt, null, left > TimeSpan.Zero ? left : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            return (machine, ready);
+        }
+        catch
+        {
+            await StopQuietlyAsync(machine).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Boots cold to the ready pattern, like a machine without warm start.</summary>
+    private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdAsync(Disks disks, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        QemuMachine machine = await CreateAsync(disks, null, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await machine.LaunchAsync(cancellationToken).ConfigureAwait(false);
+            options.Launched?.Invoke(machine);
+            if (profile.Console is not null)
+            {
+                QemuProfileMachine.ConfigureConsole(profile, machine.Console);
+            }
+
+            if (profile.ReadyPattern is not null)
+            {
+                TimeSpan left = profile.BootTimeout - started.Elapsed;
+                await machine.Console.WaitForAsync(
+                    new Regex(profile.ReadyPattern, RegexOptions.CultureInvariant),
+                    QemuProfileMachine.FailurePatterns(profile),
+                    left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            return (machine, started.Elapsed);
+        }
+        catch
+        {
+            await StopQuietlyAsync(machine).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the machine. With disk layers, the drives (and the extra arguments after them, to keep QEMU's device
+    /// order) are added here, pointing at qcow2 layers in the machine's temp folder, which it removes at shutdown.
+    /// </summary>
+    private async Task<QemuMachine> CreateAsync(Disks disks, WarmStartState? state, CancellationToken cancellationToken)
+    {
+        if (disks == Disks.AsProfile || !profile.Drives.Any(WarmStartDisks.NeedsLayer))
+        {
+            return createMachine(profile);
+        }
+
+        QemuMachine machine = createMachine(profile with { Drives = [], Args = [] });
+        string binary = QemuBinaryLocator.Resolve(profile);
+        try
+        {
+            for (int i = 0; i < profile.Drives.Count; i++)
+            {
+                QemuDrive drive = profile.Drives[i];
+                if (!WarmStartDisks.NeedsLayer(drive))
+                {
+                    machine.AddArgs("-drive", QemuProfileArguments.DriveOption(drive));
+                    continue;
+                }
+
+                string layer = Path.Combine(machine.TempDir, WarmStartState.DiskName(i));
+                (string backing, string format) = disks == Disks.OverState
+                    ? (state!.DiskPath(i), "qcow2")
+                    : (drive.Path, await WarmStartDisks.FormatAsync(binary, drive, cancellationToken).ConfigureAwait(false));
+                await WarmStartDisks.CreateOverlayAsync(binary, backing, format, layer, cancellationToken).ConfigureAwait(false);
+                machine.AddArgs("-drive", QemuProfileArguments.DriveOption(drive with { Path = layer, Format = "qcow2", Snapshot = false }));
+            }
+
+            machine.AddArgs([.. profile.Args]);
+            return machine;
+        }
+        catch
+        {
+            // Never launched, so the machine will not remove its temp folder itself.
+            WarmStartState.DeleteQuietly(machine.TempDir);
+            throw;
+        }
+    }
+
+    private async Task DeleteStateAsync(WarmStartState state, string? buildId, CancellationToken cancellationToken)
+    {
+        using WarmStartLock? held = await WarmStartLock.AcquireAsync(state.LockPath, s_deleteLockTimeout, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Only the state that failed: another process may have replaced it meanwhile.
+            if (held is not null && state.ReadBuildId() == buildId)
+            {
+                state.Delete();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Warn($"could not delete the failed state {state.Directory}: {ex.Message}");
+        }
+    }
+
+    private static async Task StopQuietlyAsync(QemuMachine machine)
+    {
+        try
+        {
+            await machine.KillAsync(CancellationToken.None).ConfigureAwait(false);
+            await machine.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is QemuMachineException or TimeoutException or IOException or InvalidOperationException)
+        {
+            // The caller's exception says what went wrong; this one would hide it.
+        }
+    }
+
+    private void Step(string message)
+    {
+        WarmStartLog.Step(_logger, message);
+        options.Progress?.Invoke("warm start: " + message);
+    }
+
+    private void Warn(string message)
+    {
+        WarmStartLog.Warning(_logger, message);
+        options.Progress?.Invoke("warm start WARNING: " + message);
+    }
+
+    private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s";
+}

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using QemuTestKit.Qmp;
+
+namespace QemuTestKit;
+
+/// <summary>
+/// The QMP side of warm start on QEMU 7.2: save is <c>stop</c> + <c>migrate</c> to <c>exec:cat &gt; file</c>; restore is a
+/// machine started with <c>-incoming defer</c> + <c>migrate-incoming</c> from <c>exec:cat file</c>, then <c>cont</c>.
+/// Completion is taken from the <c>MIGRATION</c> event (capability <c>events</c>), not by polling.
+/// </summary>
+internal static class WarmStartMigration
+{
+    public static readonly string[] IncomingArgs = ["-incoming", "defer"];
+
+    private static readonly (string Name, object? Match)[] s_finished =
+    [
+        ("MIGRATION", new { data = new { status = "completed" } }),
+        ("MIGRATION", new { data = new { status = "failed" } }),
+        ("MIGRATION", new { data = new { status = "cancelled" } }),
+    ];
+
+    /// <summary>Stops the guest and writes its state to <paramref name="statePath"/>; the guest stays paused (call <see cref="ContinueAsync"/>).</summary>
+    /// <exception cref="QemuMachineException">The migration failed (QEMU's reason in the message).</exception>
+    public static async Task SaveAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await EnableEventsAsync(qmp, cancellationToken).ConfigureAwait(false);
+        await qmp.ExecuteAsync("stop", cancellationToken: cancellationToken).ConfigureAwait(false);
+        await qmp.ExecuteAsync("migrate", new Dictionary<string, object?> { ["uri"] = "exec:cat > " + ShellQuote(statePath) }, cancellationToken).ConfigureAwait(false);
+        await WaitFinishedAsync(qmp, "saving the state", timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads the state into a machine started with <see cref="IncomingArgs"/>; the guest stays paused (call <see cref="ContinueAsync"/>).</summary>
+    /// <exception cref="QemuMachineException">The migration failed.</exception>
+    /// <exception cref="QmpConnectionException">QEMU exited (it does when an incoming migration fails to load).</exception>
+    public static async Task LoadAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await EnableEventsAsync(qmp, cancellationToken).ConfigureAwait(false);
+
+        // The path travels in QMP (JSON), not on the command line: the command line stays the same for every restore.
+        await qmp.ExecuteAsync("migrate-incoming", new Dictionary<string, object?> { ["uri"] = "exec:cat " + ShellQuote(statePath) }, cancellationToken).ConfigureAwait(false);
+        await WaitFinishedAsync(qmp, "loading the state", timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task ContinueAsync(QmpClient qmp, CancellationToken cancellationToken) =>
+        await qmp.ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Quotes for <c>/bin/sh</c>, which QEMU runs <c>exec:</c> URIs through.</summary>
+    public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
+    private static async Task EnableEventsAsync(QmpClient qmp, CancellationToken cancellationToken) =>
+        await qmp.ExecuteAsync(
+            "migrate-set-capabilities",
+            new Dictionary<string, object?> { ["capabilities"] = new[] { new Dictionary<string, object?> { ["capability"] = "events", ["state"] = true } } },
+            cancellationToken).ConfigureAwait(false);
+
+    private static async Task WaitFinishedAsync(QmpClient qmp, string what, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        QmpEvent finished;
+        try
+        {
+            finished = await qmp.WaitForAnyEventAsync(s_finished, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new QemuMachineException($"Warm start: {what} did not finish within {timeout.TotalSeconds:0.#} s.", ex);
+        }
+
+        string? status = finished.Data.TryGetProperty("status", out JsonElement s) ? s.GetString() : null;
+        if (status != "completed")
+        {
+            string detail = "";
+            try
+            {
+                JsonElement info = await qmp.ExecuteAsync("query-migrate", cancellationToken: cancellationToken).ConfigureAwait(false);
+                detail = info.TryGetProperty("error-desc", out JsonElement desc) ? ": " + desc.GetString() : "";
+            }
+            catch (QmpCommandException)
+            {
+            }
+
+            throw new QemuMachineException($"Warm start: {what} ended with status '{status}'{detail}.");
+        }
+    }
+}

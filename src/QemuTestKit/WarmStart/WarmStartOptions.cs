@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace QemuTestKit;
+
+/// <summary>Settings of <see cref="WarmStartCache.LaunchAsync"/>; every one is optional.</summary>
+public sealed record WarmStartOptions
+{
+    /// <summary>
+    /// Where saved states live. Default: <c>QEMUTESTKIT_WARMSTART_DIR</c>, else <c>$XDG_CACHE_HOME/qemutestkit/warmstart</c>,
+    /// else <c>~/.cache/qemutestkit/warmstart</c> (see <see cref="WarmStartCache.DefaultDirectory"/>).
+    /// </summary>
+    public string? CacheDirectory { get; init; }
+
+    /// <summary>
+    /// Forces warm start on or off for this call; null follows the profile (<see cref="QemuProfile.WarmStart"/>) and the
+    /// <c>QEMUTESTKIT_WARMSTART=0</c> switch.
+    /// </summary>
+    public bool? Enabled { get; init; }
+
+    /// <summary>How long to wait for another process or class that is building the same state before booting cold; default: twice the profile's boot timeout.</summary>
+    public TimeSpan? LockTimeout { get; init; }
+
+    /// <summary>How long a restored guest's console may take to answer before the restore counts as failed; default 30 s.</summary>
+    public TimeSpan RestoreTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Called right after QEMU started and QMP connected, before waiting for ready (for example to keep the QMP transcript).</summary>
+    public Action<QemuMachine>? Launched { get; init; }
+
+    /// <summary>Receives one line per step (saved, restored, fell back to a cold boot and why), for progress output.</summary>
+    public Action<string>? Progress { get; init; }
+
+    /// <summary>Receives the same messages as <see cref="Progress"/>; warnings at warning level.</summary>
+    public ILogger? Logger { get; init; }
+}

@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using QemuTestKit.Tests.Infrastructure;
+using QemuTestKit.Tests.Machine;
+
+namespace QemuTestKit.Tests.WarmStart;
+
+/// <summary>
+/// Warm start with real QEMU and the tiny guest. Each test has its own cache folder, so each builds its own state;
+/// the boots are kept few (CI has two cores): seven cold boots and five restores in all.
+/// </summary>
+public sealed class WarmStartTests : IDisposable
+{
+    private static readonly TimeSpan s_shutdown = TimeSpan.FromSeconds(60);
+
+    private readonly ScratchDirectory _cache = new("qtk-warmcache");
+    private readonly ConcurrentQueue<string> _progress = new();
+    private readonly LeakCheck _leaks = new();
+    private readonly List<QemuMachine> _machines = [];
+
+    private static QemuProfile Tiny => BuiltInProfiles.CreateTiny(TestPrerequisites.GuestDirectory);
+
+    [Fact(Timeout = 300_000)]
+    public async Task First_VM_saves_later_VMs_restore_and_each_restored_VM_is_independent()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        WarmStartResult a = await LaunchAsync(Tiny, ct);
+        Assert.Equal(WarmStartMode.Saved, a.Mode);
+        Assert.NotNull(a.StateDirectory);
+        Assert.True(File.Exists(Path.Combine(a.StateDirectory, "state")), "the state file was written");
+        JsonNode metadata = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(a.StateDirectory, "metadata.json"), ct))!;
+        Assert.Equal(a.Key, metadata["key"]!.GetValue<string>());
+        Assert.StartsWith("QEMU emulator version", metadata["qemuVersion"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(metadata["stateBytes"]!.GetValue<long>() > 1_000_000);
+        Assert.Contains(_progress, line => line.StartsWith("warm start: saved the state", StringComparison.Ordinal));
+
+        // The saving VM ran on after the save, at its prompt.
+        Assert.Equal("running", await StatusAsync(a.Machine, ct));
+        // The kernel's own record of its boot, to the microsecond: the same in every VM restored from A's state, and
+        // different for any other boot under TCG.
+        const string BootRecord = "dmesg | grep -m1 'Run /init'";
+        string bootA = await a.Machine.Console.RunAsync(BootRecord, cancellationToken: ct);
+        Assert.Matches(@"^\[\s*\d+\.\d{6}\] Run /init", bootA);
+
+        WarmStartResult b = await LaunchAsync(Tiny, ct);
+        WarmStartResult c = await LaunchAsync(Tiny, ct);
+        Assert.Equal(WarmStartMode.Restored, b.Mode);
+        Assert.Equal(WarmStartMode.Restored, c.Mode);
+        Assert.Equal(a.StateDirectory, b.StateDirectory);
+        Assert.Null(b.Warning);
+
+        // Restored, not booted: the same kernel boot, and no boot messages on the new console.
+        Assert.Equal(bootA, await b.Machine.Console.RunAsync(BootRecord, cancellationToken: ct));
+        Assert.Equal(bootA, await c.Machine.Console.RunAsync(BootRecord, cancellationToken: ct));
+        Assert.DoesNotContain(TestPrerequisites.ReadyMarker, b.Machine.Console.Text, StringComparison.Ordinal);
+        Assert.Contains(TestPrerequisites.ReadyMarker, a.Machine.Console.Text, StringComparison.Ordinal);
+        double uptime = double.Parse((await b.Machine.Console.RunAsync("cut -d' ' -f1 /proc/uptime", cancellationToken: ct)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(uptime, 0.1, 600);
+
+        // Own sockets and temp folders.
+        Assert.Equal(3, new[] { a, b, c }.Select(r => r.Machine.SockDir).Distinct().Count());
+
+        // Independent: a file written in one is not seen in another.
+        Assert.Equal(0, (await b.Machine.Console.ExecAsync("echo from-b > /tmp/marker", cancellationToken: ct)).ExitCode);
+        Assert.Equal(0, (await c.Machine.Console.ExecAsync("echo from-c > /tmp/other", cancellationToken: ct)).ExitCode);
+        Assert.Equal("from-b", (await b.Machine.Console.ExecAsync("cat /tmp/marker", cancellationToken: ct)).Output.Trim());
+        Assert.NotEqual(0, (await c.Machine.Console.ExecAsync("cat /tmp/marker", cancellationToken: ct)).ExitCode);
+        Assert.NotEqual(0, (await a.Machine.Console.ExecAsync("cat /tmp/marker", cancellationToken: ct)).ExitCode);
+        Assert.NotEqual(0, (await b.Machine.Console.ExecAsync("cat /tmp/other", cancellationToken: ct)).ExitCode);
+
+        // QMP and the lifecycle behave as for a cold VM: quit, a guest poweroff, a kill.
+        Assert.Equal("running", await StatusAsync(b.Machine, ct));
+        await a.Machine.ShutdownAsync(timeout: s_shutdown, cancellationToken: ct);
+        Assert.Equal(0, a.Machine.ExitCode);
+        await b.Machine.Console.SendLineAsync("poweroff", ct);
+        await b.Machine.WaitAsync(s_shutdown, ct);
+        Assert.Equal(0, b.Machine.ExitCode);
+        await c.Machine.KillAsync(ct);
+        Assert.Equal(-9, c.Machine.ExitCode);
+
+        await _leaks.AssertNothingLeftAsync();
+        AssertCacheHoldsOnly(a.Key!);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Parallel_first_use_builds_once_and_the_other_restores()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        WarmStartResult[] both = await Task.WhenAll(LaunchAsync(Tiny, ct), LaunchAsync(Tiny, ct));
+
+        Assert.Single(both, r => r.Mode == WarmStartMode.Saved);
+        Assert.Single(both, r => r.Mode == WarmStartMode.Restored);
+        Assert.Single(_progress, line => line.StartsWith("warm start: saved the state", StringComparison.Ordinal));
+        foreach (WarmStartResult r in both)
+        {
+            Assert.Equal("hello", await r.Machine.Console.RunAsync("echo hello", cancellationToken: ct));
+        }
+
+        await ShutdownAllAsync(ct);
+        AssertCacheHoldsOnly(both[0].Key!);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Corrupt_state_is_deleted_and_the_VM_boots_cold_with_a_warning()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string key = (await WarmStartKey.ComputeAsync(Tiny, TestPrerequisites.QemuBinary, ct)).Hash;
+        string stateDirectory = Path.Combine(_cache.Path, key);
+        Directory.CreateDirectory(stateDirectory);
+        await File.WriteAllTextAsync(Path.Combine(stateDirectory, "state"), "this is not a migration stream", ct);
+        await File.WriteAllTextAsync(Path.Combine(stateDirectory, "metadata.json"), "{\"buildId\": \"corrupt\"}", ct);
+
+        WarmStartResult result = await LaunchAsync(Tiny, ct);
+
+        Assert.Equal(WarmStartMode.Cold, result.Mode);
+        Assert.NotNull(result.Warning);
+        Assert.Contains("failed", result.Warning, StringComparison.Ordinal);
+        Assert.Contains(_progress, line => line.StartsWith("warm start WARNING:", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(stateDirectory), "the corrupt state is deleted");
+        Assert.Contains(TestPrerequisites.ReadyMarker, result.Machine.Console.Text, StringComparison.Ordinal);
+        Assert.Equal("cold", await result.Machine.Console.RunAsync("echo cold", cancellationToken: ct));
+
+        await ShutdownAllAsync(ct);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Warm_start_off_in_the_profile_boots_cold_and_saves_nothing()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        WarmStartResult result = await LaunchAsync(Tiny with { WarmStart = false }, ct);
+
+        Assert.Equal(WarmStartMode.Cold, result.Mode);
+        Assert.Null(result.Warning);
+        Assert.Contains("warmStart: false", result.Detail, StringComparison.Ordinal);
+        Assert.Null(result.Key);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cache.Path));
+        Assert.Equal("running", await StatusAsync(result.Machine, ct));
+
+        await ShutdownAllAsync(ct);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Writable_drives_get_per_VM_layers_over_the_saved_disk_and_the_image_is_never_written()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string image = Path.Combine(_cache.Path, "..", Path.GetFileName(_cache.Path) + "-disk.qcow2");
+        image = Path.GetFullPath(image);
+        try
+        {
+            await RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", image, "16M"], ct);
+            byte[] before = await File.ReadAllBytesAsync(image, ct);
+            QemuProfile profile = Tiny with { Drives = [new QemuDrive(image) { Format = "qcow2", Interface = "virtio" }] };
+
+            WarmStartResult saved = await LaunchAsync(profile, ct);
+            WarmStartResult restored = await LaunchAsync(profile, ct);
+
+            Assert.Equal(WarmStartMode.Saved, saved.Mode);
+            Assert.Equal(WarmStartMode.Restored, restored.Mode);
+            Assert.True(File.Exists(Path.Combine(saved.StateDirectory!, "disk0.qcow2")), "the saving VM's disk layer is kept with the state");
+            foreach (WarmStartResult r in new[] { saved, restored })
+            {
+                string drive = r.Machine.CommandLine.Single(a => a.Contains("disk0.qcow2", StringComparison.Ordinal));
+                Assert.Contains(r.Machine.TempDir, drive, StringComparison.Ordinal);
+                Assert.DoesNotContain(image, string.Join(' ', r.Machine.CommandLine), StringComparison.Ordinal);
+            }
+
+            // QEMU serves the disk from the VM's own layer.
+            JsonElement blocks = await restored.Machine.Qmp.ExecuteAsync("query-block", cancellationToken: ct);
+            Assert.Contains(blocks.EnumerateArray(), b => b.GetProperty("inserted").GetProperty("file").GetString()!.StartsWith(restored.Machine.TempDir, StringComparison.Ordinal));
+
+            await ShutdownAllAsync(ct);
+            Assert.Equal(before, await File.ReadAllBytesAsync(image, ct));
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (QemuMachine machine in _machines)
+        {
+            if (machine.IsRunning)
+            {
+                machine.KillAsync().GetAwaiter().GetResult();
+            }
+        }
+
+        _cache.Dispose();
+    }
+
+    private async Task<WarmStartResult> LaunchAsync(QemuProfile profile, CancellationToken ct)
+    {
+        WarmStartResult result = await WarmStartCache.LaunchAsync(
+            profile,
+            p => MachineFor(p),
+            new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue },
+            ct);
+        lock (_leaks)
+        {
+            _leaks.Record(result.Machine);
+        }
+
+        return result;
+    }
+
+    private QemuMachine MachineFor(QemuProfile profile)
+    {
+        QemuMachine machine = QemuProfileMachine.Create(profile);
+        lock (_machines)
+        {
+            _machines.Add(machine);
+        }
+
+        return machine;
+    }
+
+    private async Task ShutdownAllAsync(CancellationToken ct)
+    {
+        foreach (QemuMachine machine in _machines.Where(m => m.IsRunning))
+        {
+            await machine.ShutdownAsync(timeout: s_shutdown, cancellationToken: ct);
+            Assert.Equal(0, machine.ExitCode);
+        }
+
+        await _leaks.AssertNothingLeftAsync();
+    }
+
+    private static async Task<string?> StatusAsync(QemuMachine machine, CancellationToken ct) =>
+        (await machine.Qmp.ExecuteAsync("query-status", cancellationToken: ct)).GetProperty("status").GetString();
+
+    /// <summary>Only the finished state and its lock file: no build or delete folders left behind.</summary>
+    private void AssertCacheHoldsOnly(string key)
+    {
+        string[] entries = [.. Directory.EnumerateFileSystemEntries(_cache.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        Assert.Equal([key, key + ".lock"], entries);
+    }
+
+    private static async Task RunAsync(string tool, string[] args, CancellationToken ct)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardError = true };
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        await process.WaitForExitAsync(ct);
+        Assert.True(process.ExitCode == 0, $"{tool} failed: {await process.StandardError.ReadToEndAsync(ct)}");
+    }
+}
