@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using QemuTestKit.Tests.Infrastructure;
 
 namespace QemuTestKit.Benchmarks;
 
@@ -29,7 +30,7 @@ internal sealed class ConsoleBenchmark : IBenchmarkSuite
         machine.AddArgs(
             "-m", "256", "-nodefaults", "-no-reboot",
             "-kernel", Path.Combine(guest, "vmlinuz"), "-initrd", Path.Combine(guest, "initramfs.cpio.gz"),
-            "-append", "console=ttyS0 quiet panic=-1",
+            "-append", TestPrerequisites.Append,
             "-chardev", $"socket,id=con0,path={QemuMachine.EscapeOptionValue(consoleSock)},server=on,wait=off", "-serial", "chardev:con0",
             "-chardev", $"socket,id=raw,path={QemuMachine.EscapeOptionValue(rawSock)},server=on,wait=off", "-serial", "chardev:raw");
         try

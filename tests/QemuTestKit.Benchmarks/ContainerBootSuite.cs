@@ -71,7 +71,7 @@ internal sealed class ContainerBootSuite : IBenchmarkSuite
         await using var machine = new QemuMachine(TestPrerequisites.QemuBinary, new QemuMachineOptions { Launcher = launcher, QmpTimer = timeout });
         machine.AddArgs(
             "-m", "256", "-nodefaults", "-no-reboot", "-kernel", TestPrerequisites.Kernel, "-initrd", TestPrerequisites.Initrd,
-            "-append", "console=ttyS0 quiet panic=-1");
+            "-append", TestPrerequisites.Append);
         machine.SetConsole();
 
         var clock = Stopwatch.StartNew();

@@ -62,7 +62,7 @@ public sealed class ContainerLauncherTests
         using var scratch = new LaunchScratch();
         var launcher = new ContainerQemuLauncher(Options(transport));
 
-        await using (IQemuProcess process = await launcher.StartAsync(scratch.GuestSpec("console=ttyS0 quiet panic=-1"), TestContext.Current.CancellationToken))
+        await using (IQemuProcess process = await launcher.StartAsync(scratch.GuestSpec(TestPrerequisites.Append), TestContext.Current.CancellationToken))
         {
             var container = Assert.IsType<ContainerQemuProcess>(process);
             await WaitForLogAsync(scratch, "QEMUTESTKIT-READY");
@@ -85,7 +85,7 @@ public sealed class ContainerLauncherTests
         using var scratch = new LaunchScratch();
         var launcher = new ContainerQemuLauncher(DockerTestEnvironment.UnixSocketOptions);
 
-        IQemuProcess process = await launcher.StartAsync(scratch.GuestSpec("console=ttyS0 quiet panic=-1"), TestContext.Current.CancellationToken);
+        IQemuProcess process = await launcher.StartAsync(scratch.GuestSpec(TestPrerequisites.Append), TestContext.Current.CancellationToken);
         try
         {
             Assert.Single(await DockerTestEnvironment.ContainersOfThisSessionAsync(machine: scratch.Name));

@@ -63,6 +63,8 @@ public sealed class GuestConsoleTests(BootedGuest guest) : IClassFixture<BootedG
         ConsoleExecResult longLine = await Console.ExecAsync($"echo {word} | wc -c", cancellationToken: ct);
         ConsoleExecResult tricky = await Console.ExecAsync("echo '__QTK_ qtk# $ >'", cancellationToken: ct);
         ConsoleExecResult background = await Console.ExecAsync("sleep 0 &", cancellationToken: ct);
+        // Reap the job here: otherwise the shell's "[1]+ Done" notice lands in whichever test of this class runs next.
+        await Console.ExecAsync("wait", cancellationToken: ct);
 
         Assert.Equal("151", longLine.Output.Trim());
         Assert.Equal("__QTK_ qtk# $ >", tricky.Output);

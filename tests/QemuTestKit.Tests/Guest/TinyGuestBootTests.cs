@@ -13,7 +13,7 @@ public sealed class TinyGuestBootTests
     [Fact(Timeout = 60_000)]
     public async Task Boots_to_marker_and_answers_a_shell_command()
     {
-        using var qemu = StartGuest("console=ttyS0 quiet panic=-1");
+        using var qemu = StartGuest(TestPrerequisites.Append);
         using var output = new SerialReader(qemu.Process.StandardOutput);
 
         await output.WaitForAsync(TestPrerequisites.ReadyMarker, TestContext.Current.CancellationToken);
@@ -29,7 +29,7 @@ public sealed class TinyGuestBootTests
     [Fact(Timeout = 60_000)]
     public async Task Runs_the_command_from_the_kernel_command_line_and_powers_off()
     {
-        using var qemu = StartGuest("console=ttyS0 quiet panic=-1 qtk.run=\"echo from-cmdline; exit 7\"");
+        using var qemu = StartGuest(TestPrerequisites.Append + " qtk.run=\"echo from-cmdline; exit 7\"");
         using var output = new SerialReader(qemu.Process.StandardOutput);
 
         await output.WaitForAsync("QEMUTESTKIT-RUN-EXIT=7", TestContext.Current.CancellationToken);

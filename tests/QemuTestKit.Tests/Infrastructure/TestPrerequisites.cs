@@ -20,6 +20,12 @@ internal static class TestPrerequisites
 
     public const string Prompt = "qtk# ";
 
+    /// <summary>
+    /// The tiny guest's kernel command line. no_timer_check: on a loaded host under TCG the kernel's IO-APIC timer
+    /// check can fail and panic the boot ("IO-APIC + timer doesn't work!").
+    /// </summary>
+    public const string Append = "console=ttyS0 quiet panic=-1 no_timer_check";
+
     private static readonly Lazy<string> s_qemu = new(() =>
     {
         string? fromEnv = Environment.GetEnvironmentVariable("QEMU_BINARY");

@@ -15,7 +15,7 @@ internal static class MachineFactory
         return machine;
     }
 
-    public static QemuMachine Guest(QemuMachineOptions? options = null, string append = "console=ttyS0 quiet panic=-1")
+    public static QemuMachine Guest(QemuMachineOptions? options = null, string append = TestPrerequisites.Append)
     {
         var machine = new QemuMachine(TestPrerequisites.QemuBinary, options);
         machine.AddArgs(GuestArgs(append));
@@ -23,7 +23,7 @@ internal static class MachineFactory
         return machine;
     }
 
-    public static string[] GuestArgs(string append = "console=ttyS0 quiet panic=-1") =>
+    public static string[] GuestArgs(string append = TestPrerequisites.Append) =>
     [
         "-m", "256", "-nodefaults", "-no-reboot",
         "-kernel", TestPrerequisites.Kernel, "-initrd", TestPrerequisites.Initrd,
