@@ -8,7 +8,7 @@ using QemuTestKit.Qmp;
 
 namespace QemuTestKit;
 
-/// <summary>One <see cref="WarmStartCache.LaunchAsync"/> call: decide cold, save or restore, and carry it out.</summary>
+/// <summary>One <c>WarmStartCache.LaunchAsync</c> call: decide cold, save or restore, and carry it out.</summary>
 internal sealed class WarmStartLauncher(
     QemuProfile profile,
     Func<QemuProfile, QemuMachine> createMachine,

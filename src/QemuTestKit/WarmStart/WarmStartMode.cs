@@ -1,6 +1,6 @@
 namespace QemuTestKit;
 
-/// <summary>How <see cref="WarmStartCache.LaunchAsync"/> brought a machine to ready.</summary>
+/// <summary>How <c>WarmStartCache.LaunchAsync</c> brought a machine to ready.</summary>
 public enum WarmStartMode
 {
     /// <summary>Booted cold and nothing was saved: warm start is off for the profile, or a restore failed (see <see cref="WarmStartResult.Warning"/>).</summary>

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace QemuTestKit;
 
-/// <summary>Settings of <see cref="WarmStartCache.LaunchAsync"/>; every one is optional.</summary>
+/// <summary>Settings of <c>WarmStartCache.LaunchAsync</c>; every one is optional.</summary>
 public sealed record WarmStartOptions
 {
     /// <summary>

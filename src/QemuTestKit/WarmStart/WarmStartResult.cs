@@ -1,6 +1,6 @@
 namespace QemuTestKit;
 
-/// <summary>A machine that <see cref="WarmStartCache.LaunchAsync"/> brought to ready, and how it got there.</summary>
+/// <summary>A machine that <c>WarmStartCache.LaunchAsync</c> brought to ready, and how it got there.</summary>
 /// <param name="Machine">The running machine; the caller owns it (shut it down or dispose it).</param>
 /// <param name="Mode">Booted cold, booted cold and saved, or restored.</param>
 /// <param name="ReadyTime">From the start of QEMU to ready (the ready pattern, or for a restore the console answering).</param>

@@ -1,3 +1,4 @@
+using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Containers.Tests.Infrastructure;
 
 namespace QemuTestKit.Containers.Tests.Launch;
