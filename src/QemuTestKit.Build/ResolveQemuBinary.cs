@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Build.Framework;
 using QemuTestKit.Build.Internal;
+using QemuTestKit;
 
 namespace QemuTestKit.Build;
 

@@ -6,7 +6,7 @@ namespace QemuTestKit.Xunit.Tests;
 /// The product as a user meets it: small test classes (Assets/Scenarios) run by `dotnet test` in a subprocess, and
 /// what the run reports — outcomes, messages, exit code, artifacts — checked from the outside.
 /// </summary>
-public sealed class ScenarioTests(ScenarioProject scenarios) : IClassFixture<ScenarioProject>
+public sealed class ScenarioTests(ScenarioProject scenarios)
 {
     private const int Passed = 0;
     private const int TestsFailed = 2;

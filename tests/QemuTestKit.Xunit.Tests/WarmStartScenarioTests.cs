@@ -3,7 +3,7 @@ using QemuTestKit.Xunit.Tests.Harness;
 namespace QemuTestKit.Xunit.Tests;
 
 /// <summary>Warm start through the fixture: <c>dotnet test</c> of three <c>[QemuMachine("tiny")]</c> classes in a subprocess.</summary>
-public sealed class WarmStartScenarioTests(ScenarioProject scenarios) : IClassFixture<ScenarioProject>, IDisposable
+public sealed class WarmStartScenarioTests(ScenarioProject scenarios) : IDisposable
 {
     private static readonly string[] s_classes = ["WarmFirst", "WarmSecond", "WarmThird"];
 

@@ -23,7 +23,7 @@ internal static class KvmProbe
     /// <summary>True when KVM can run a guest of <paramref name="arch"/> with the given QEMU binary.</summary>
     public static bool IsUsable(string arch, Func<string> qemuBinary)
     {
-        if (HostArch() != arch || !DeviceUsable.Value)
+        if (HostArchitecture.Current != arch || !DeviceUsable.Value)
         {
             return false;
         }
@@ -84,16 +84,4 @@ internal static class KvmProbe
             return false;
         }
     }
-
-    private static string HostArch() => RuntimeInformation.OSArchitecture switch
-    {
-        Architecture.X64 => "x86_64",
-        Architecture.Arm64 => "aarch64",
-        Architecture.X86 => "i386",
-        Architecture.Arm => "arm",
-        Architecture.S390x => "s390x",
-        Architecture.Ppc64le => "ppc64",
-        Architecture.RiscV64 => "riscv64",
-        _ => "unknown",
-    };
 }

@@ -37,19 +37,9 @@ internal static class QemuBinaryLocator
         }
 
         throw new FileNotFoundException(
-            $"{program} was not found on PATH (profile '{profile.Name}'). Install it (Debian/Ubuntu: apt-get install {AptPackage(profile.Arch)}; " +
+            $"{program} was not found on PATH (profile '{profile.Name}'). Install it (Debian/Ubuntu: apt-get install {HostArchitecture.DebianPackage(profile.Arch)}; " +
             "or run 'bash build/install-prerequisites.sh'), set <QemuBinary> in the test project, or set QEMU_BINARY.",
             program);
     }
 
-    internal static string AptPackage(string arch) => arch switch
-    {
-        "x86_64" or "i386" => "qemu-system-x86",
-        "aarch64" or "arm" => "qemu-system-arm",
-        "ppc" or "ppc64" => "qemu-system-ppc",
-        "s390x" => "qemu-system-s390x",
-        "mips" or "mipsel" or "mips64" or "mips64el" => "qemu-system-mips",
-        "sparc" or "sparc64" => "qemu-system-sparc",
-        _ => "qemu-system-misc",
-    };
 }

@@ -64,6 +64,6 @@ public sealed class QemuProfileArgumentsTests
         FileNotFoundException ex = Assert.Throws<FileNotFoundException>(
             () => QemuBinaryLocator.Resolve(new QemuProfile("p") { QemuBinary = "/nope/qemu-system-x86_64" }));
         Assert.Contains("<QemuBinary>", ex.Message, StringComparison.Ordinal);
-        Assert.Equal("qemu-system-arm", QemuBinaryLocator.AptPackage("aarch64"));
+        Assert.Equal("qemu-system-arm", HostArchitecture.DebianPackage("aarch64"));
     }
 }

@@ -3,6 +3,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+// One build for the whole assembly: as a class fixture, each class using it built the same project at the same
+// time, and the two builds collided on the shared output files.
+[assembly: AssemblyFixture(typeof(QemuTestKit.Xunit.Tests.Harness.ScenarioProject))]
+
 namespace QemuTestKit.Xunit.Tests.Harness;
 
 /// <summary>

@@ -1,8 +1,11 @@
 using System.Runtime.InteropServices;
 
-namespace QemuTestKit.Build.Internal;
+namespace QemuTestKit;
 
-/// <summary>Maps .NET architecture names to QEMU's target names and to the packages that ship them.</summary>
+/// <summary>
+/// Maps .NET architecture names to QEMU's target names and to the packages that ship them. Compiled into the runtime and,
+/// as a linked file, into the MSBuild tasks, which must not load the runtime assembly.
+/// </summary>
 internal static class HostArchitecture
 {
     public static string Current => ToQemuArch(RuntimeInformation.OSArchitecture);
