@@ -94,17 +94,20 @@ internal sealed class ConsoleBenchmark : IBenchmarkSuite
             (double oursMedian, double oursP99) = BenchmarkReport.Summarize(ours);
             (double dispatchMedian, double dispatchP99) = BenchmarkReport.Summarize(dispatch);
             (double rawMedian, double rawP99) = BenchmarkReport.Summarize(reference);
-            report.Result("console_wait_median_ms", oursMedian);
-            report.Result("console_wait_p99_ms", oursP99);
-            report.Result("console_dispatch_median_ms", dispatchMedian);
-            report.Result("console_dispatch_p99_ms", dispatchP99);
+            // The figure is "from the guest writing a line to WaitForAsync returning". The host first sees the
+            // line when a socket read delivers it; from there to the wait returning is the console's own latency (what
+            // Python's 0.5 s polling adds to). The echo round trip, which includes the TCG guest's work, is kept beside it.
+            report.Result("console_wait_median_ms", dispatchMedian);
+            report.Result("console_wait_p99_ms", dispatchP99);
+            report.Result("console_roundtrip_median_ms", oursMedian);
+            report.Result("console_roundtrip_p99_ms", oursP99);
             report.Result("raw_socket_roundtrip_median_ms", rawMedian);
             report.Result("raw_socket_roundtrip_p99_ms", rawP99);
             report.Result("console_overhead_vs_raw_median_ms", BenchmarkReport.Summarize(overhead).Median);
             report.Result("waits", Rounds);
             report.Result("method", JsonValue.Create(
-                "console_wait = round trip from sending 'echo X$((n))Y' to WaitForAsync matching the printed X{n}Y (includes the TCG guest's own echo time); raw_socket_roundtrip = the same through a plain socket read loop on ttyS1 of the same guest, interleaved; overhead = per-round difference; dispatch = the socket read that delivered the line -> WaitForAsync returned. Python's console socket polls in 0.5 s steps.")!);
-            report.Ratio("console_wait_vs_raw_socket", oursMedian / rawMedian);
+                "console_wait = the socket read that delivered the guest's line -> WaitForAsync returned; console_roundtrip = sending 'echo X$((n))Y' -> WaitForAsync matching the printed X{n}Y (includes the TCG guest's own echo time); raw_socket_roundtrip = the same round trip through a plain socket read loop on ttyS1 of the same guest, interleaved; overhead = per-round difference of the two round trips. Python's console socket polls in 0.5 s steps.")!);
+            report.Ratio("console_roundtrip_vs_raw_socket", oursMedian / rawMedian);
             await machine.ShutdownAsync(hard: true, cancellationToken: cancellationToken);
         }
         finally
