@@ -11,6 +11,9 @@ namespace QemuTestKit.Qmp;
 // The one sequential read loop: splits the stream on newlines and routes greeting, replies and events.
 public sealed partial class QmpClient
 {
+    /// <summary>How many reads that completed at once may pass before matched callers are resumed on the pool instead.</summary>
+    private const int MaxReadsWhileHolding = 16;
+
     private void StartReadLoop() => _ = ReadLoopAsync(_reader.ReadAsync(), scanned: 0);
 
     /// <summary>
@@ -22,6 +25,7 @@ public sealed partial class QmpClient
     {
         Exception? failure = null;
         bool endOfFile = false;
+        int readsWhileHolding = 0;
         try
         {
             while (true)
@@ -73,16 +77,23 @@ public sealed partial class QmpClient
 #pragma warning restore CA2012
                 if (_batch is { } batch)
                 {
-                    _batch = null;
                     if (!read.IsCompleted)
                     {
-                                _ = ReadLoopAsync(read, scanned);
+                        _batch = null;
+                        _ = ReadLoopAsync(read, scanned);
                         Deliver(batch);
                         return;
                     }
 
-                    // More data is already here: keep reading, let the pool resume the callers.
-                    ThreadPool.UnsafeQueueUserWorkItem(static b => Deliver(b), batch, preferLocal: false);
+                    // More data is already here (QEMU sends an event and then the reply right after it): route it
+                    // too and resume everyone together once the socket is drained. That costs microseconds, where
+                    // a thread-pool hop costs tens. Only a steady flood falls back to the pool, so nobody starves.
+                    if (++readsWhileHolding >= MaxReadsWhileHolding)
+                    {
+                        _batch = null;
+                        readsWhileHolding = 0;
+                        ThreadPool.UnsafeQueueUserWorkItem(static b => Deliver(b), batch, preferLocal: false);
+                    }
                 }
             }
         }
