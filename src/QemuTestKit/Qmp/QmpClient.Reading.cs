@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -11,78 +10,126 @@ namespace QemuTestKit.Qmp;
 // The one sequential read loop: splits the stream on newlines and routes greeting, replies and events.
 public sealed partial class QmpClient
 {
-    private void StartReadLoop() => _ = ReadLoopAsync(_reader.ReadAsync(), scanned: 0);
+    /// <summary>How many reads that completed at once may pass before matched callers are resumed on the pool instead.</summary>
+    private const int MaxReadsWhileHolding = 16;
+
+    private const int InitialReadBufferBytes = 16 * 1024;
+    private const int MinReadBytes = 4 * 1024;
+
+    private void StartReadLoop() => _ = ReadLoopAsync(ReceiveAsync());
+
+    /// <summary>
+    /// One receive into the free end of the read buffer: straight from the socket when there is one (no stream or
+    /// pipe layers in between), else from the stream. Failures come back in the task, never thrown here.
+    /// </summary>
+    private ValueTask<int> ReceiveAsync()
+    {
+        try
+        {
+            if (_readStart == _readEnd)
+            {
+                _readStart = _readEnd = _readScanned = 0;
+                if (_readBuffer.Length > 4 * InitialReadBufferBytes)
+                {
+                    _readBuffer = new byte[InitialReadBufferBytes]; // do not keep a 16 MiB buffer for 100-byte replies
+                }
+            }
+
+            if (_readBuffer.Length - _readEnd < MinReadBytes)
+            {
+                int kept = _readEnd - _readStart;
+                byte[] target = kept + MinReadBytes <= _readBuffer.Length ? _readBuffer : new byte[Math.Max(_readBuffer.Length * 2, kept + MinReadBytes)];
+                Buffer.BlockCopy(_readBuffer, _readStart, target, 0, kept);
+                _readBuffer = target;
+                _readScanned -= _readStart;
+                _readStart = 0;
+                _readEnd = kept;
+            }
+
+            Memory<byte> free = _readBuffer.AsMemory(_readEnd);
+            return _socket is { } socket ? socket.ReceiveAsync(free, SocketFlags.None) : _stream.ReadAsync(free, _readCancel.Token);
+        }
+#pragma warning disable CA1031 // Handed to the loop, which decides what a failure means.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ValueTask.FromException<int>(ex);
+        }
+    }
 
     /// <summary>
     /// Reads and routes messages. Waiting callers are resumed on this thread, without a thread-pool hop, but only
     /// after the next read is issued and its continuation hands the loop to a new invocation: a caller that blocks
-    /// (or runs long) in its continuation can never stall reading, so there is no deadlock to fear.
+    /// (or runs long) in its continuation can never stall reading, so there is no deadlock to fear. Only one
+    /// invocation touches the read buffer at a time: the one the loop was handed to.
     /// </summary>
-    private async Task ReadLoopAsync(ValueTask<ReadResult> read, long scanned)
+    private async Task ReadLoopAsync(ValueTask<int> read)
     {
         Exception? failure = null;
         bool endOfFile = false;
+        int readsWhileHolding = 0;
         try
         {
             while (true)
             {
-                ReadResult result = await read.ConfigureAwait(false);
-                if (result.IsCanceled)
+                int received = await read.ConfigureAwait(false);
+                if (received == 0)
                 {
+                    endOfFile = true;
+                    var rest = new ReadOnlySequence<byte>(_readBuffer, _readStart, _readEnd - _readStart);
+                    if (!IsWhitespace(rest))
+                    {
+                        failure = new QmpConnectionException(
+                            $"QMP {_name}: the connection ended in the middle of a message ({rest.Length} bytes without a newline: {Preview(rest)}).");
+                    }
+
                     break;
                 }
 
-                ReadOnlySequence<byte> buffer = result.Buffer;
+                _readEnd += received;
                 while (true)
                 {
                     // Resume the newline search where the last read stopped: a 16 MiB message arrives in many reads.
-                    SequencePosition? newline = buffer.Slice(scanned).PositionOf((byte)'\n');
-                    if (newline is null)
+                    int newline = _readBuffer.AsSpan(_readScanned, _readEnd - _readScanned).IndexOf((byte)'\n');
+                    if (newline < 0)
                     {
-                        scanned = buffer.Length;
+                        _readScanned = _readEnd;
                         break;
                     }
 
-                    ProcessLine(buffer.Slice(0, newline.Value));
-                    buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
-                    scanned = 0;
+                    newline += _readScanned;
+                    ProcessLine(new ReadOnlySequence<byte>(_readBuffer, _readStart, newline - _readStart));
+                    _readStart = _readScanned = newline + 1;
                 }
 
-                if (buffer.Length > MaxMessageBytes)
+                if (_readEnd - _readStart > MaxMessageBytes)
                 {
                     throw new QmpConnectionException($"QMP {_name}: a message exceeded {MaxMessageBytes} bytes without a newline.");
                 }
 
-                if (result.IsCompleted)
-                {
-                    endOfFile = true;
-                    if (!IsWhitespace(buffer))
-                    {
-                        failure = new QmpConnectionException(
-                            $"QMP {_name}: the connection ended in the middle of a message ({buffer.Length} bytes without a newline: {Preview(buffer)}).");
-                    }
-
-                    break;
-                }
-
-                _reader.AdvanceTo(buffer.Start, buffer.End);
-
                 // Awaited exactly once, here or by the invocation the loop is handed to; IsCompleted does not consume it.
 #pragma warning disable CA2012
-                read = _reader.ReadAsync();
+                read = ReceiveAsync();
 #pragma warning restore CA2012
                 if (_batch is { } batch)
                 {
-                    _batch = null;
                     if (!read.IsCompleted)
                     {
-                                _ = ReadLoopAsync(read, scanned);
+                        _batch = null;
+                        _ = ReadLoopAsync(read);
                         Deliver(batch);
                         return;
                     }
 
-                    // More data is already here: keep reading, let the pool resume the callers.
-                    ThreadPool.UnsafeQueueUserWorkItem(static b => Deliver(b), batch, preferLocal: false);
+                    // More data is already here (QEMU sends an event and then the reply right after it): route it
+                    // too and resume everyone together once the socket is drained. That costs microseconds, where
+                    // a thread-pool hop costs tens. Only a steady flood falls back to the pool, so nobody starves.
+                    if (++readsWhileHolding >= MaxReadsWhileHolding)
+                    {
+                        _batch = null;
+                        readsWhileHolding = 0;
+                        ThreadPool.UnsafeQueueUserWorkItem(static b => Deliver(b), batch, preferLocal: false);
+                    }
                 }
             }
         }
@@ -103,7 +150,6 @@ public sealed partial class QmpClient
             Deliver(last);
         }
 
-        await _reader.CompleteAsync().ConfigureAwait(false);
         Terminate(failure, endOfFile);
         _readLoopDone.TrySetResult();
     }

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -39,7 +38,11 @@ public sealed partial class QmpClient : IAsyncDisposable
 
     private readonly Stream _stream;
     private readonly Socket? _socket;
-    private readonly PipeReader _reader;
+    private readonly CancellationTokenSource _readCancel = new();
+    private byte[] _readBuffer = new byte[InitialReadBufferBytes];
+    private int _readStart;
+    private int _readEnd;
+    private int _readScanned;
     private readonly QmpClientOptions _options;
     private readonly ILogger _logger;
     private readonly string _name;
@@ -74,7 +77,6 @@ public sealed partial class QmpClient : IAsyncDisposable
         _options = options;
         _logger = options.Logger ?? NullLogger.Instance;
         _name = options.Name ?? "qmp";
-        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _jsonWriter = new Utf8JsonWriter(_writeBuffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         Transcript = new QmpTranscript(options.TranscriptMaxBytes);
         _close = new Lazy<Task>(CloseCoreAsync);
@@ -441,8 +443,19 @@ public sealed partial class QmpClient : IAsyncDisposable
             try
             {
                 // Never cancelled half-way: a torn message would corrupt the stream for every later command.
-                await _stream.WriteAsync(message, CancellationToken.None).ConfigureAwait(false);
-                await _stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                if (_socket is { } socket)
+                {
+                    // Straight to the socket: no stream layer, no flush.
+                    for (int sent = 0; sent < message.Length;)
+                    {
+                        sent += await socket.SendAsync(message.AsMemory(sent), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    await _stream.WriteAsync(message, CancellationToken.None).ConfigureAwait(false);
+                    await _stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                }
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
             {
@@ -470,15 +483,9 @@ public sealed partial class QmpClient : IAsyncDisposable
     private async Task CloseCoreAsync()
     {
         _closing = true;
-        try
-        {
-            _reader.CancelPendingRead();
-        }
-        catch (InvalidOperationException)
-        {
-            // The read loop already completed the reader.
-        }
 
+        // A socket read ends when the socket is disposed; a stream read (tests, pipes) may need the token.
+        await _readCancel.CancelAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
         if (_readLoopStarted)
         {
@@ -486,6 +493,7 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
 
         Terminate(failure: null, endOfFile: false);
+        _readCancel.Dispose();
 
         // Writers that come after this see the connection closed before touching the JSON writer.
         await _writeLock.WaitAsync().ConfigureAwait(false);
