@@ -15,6 +15,9 @@ public sealed class OrphanTests
         var psi = new ProcessStartInfo(OrphanHostPath()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(TestPrerequisites.QemuBinary);
         psi.ArgumentList.Add(baseDir.Path);
+        // A .NET process creates its debugger pipes and diagnostic socket in /tmp and removes them only on a clean exit;
+        // this one is SIGKILLed on purpose, so it must not create them, or every run would leave them behind.
+        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
         var output = new System.Text.StringBuilder();
         var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         using Process host = new() { StartInfo = psi };
