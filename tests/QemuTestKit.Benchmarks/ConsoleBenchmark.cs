@@ -22,7 +22,7 @@ internal sealed class ConsoleBenchmark : IBenchmarkSuite
 
     public async Task RunAsync(BenchmarkReport report, CancellationToken cancellationToken)
     {
-        (string qemu, string guest) = Locate();
+        (string qemu, string guest) = (TestPrerequisites.QemuBinary, TestPrerequisites.GuestDirectory);
         string dir = Directory.CreateTempSubdirectory("qtk-bench-").FullName;
         string consoleSock = Path.Combine(dir, "con.sock");
         string rawSock = Path.Combine(dir, "raw.sock");
@@ -114,29 +114,6 @@ internal sealed class ConsoleBenchmark : IBenchmarkSuite
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static (string Qemu, string Guest) Locate()
-    {
-        string qemu = Environment.GetEnvironmentVariable("QEMU_BINARY") is { Length: > 0 } q
-            ? q
-            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "qemu-system-x86_64")).FirstOrDefault(File.Exists)
-              ?? throw new InvalidOperationException("qemu-system-x86_64 not found; run 'bash build/install-prerequisites.sh' or set QEMU_BINARY.");
-        if (Environment.GetEnvironmentVariable("QTK_GUEST_DIR") is { Length: > 0 } g)
-        {
-            return (qemu, g);
-        }
-
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "build", "guest", "out");
-            if (File.Exists(Path.Combine(candidate, "guest.json")))
-            {
-                return (qemu, candidate);
-            }
-        }
-
-        throw new InvalidOperationException("The tiny guest is not built; run 'bash build/guest/build.sh'.");
     }
 
     /// <summary>The reference: a plain socket loop that appends what it reads and searches it, no framework in between.</summary>

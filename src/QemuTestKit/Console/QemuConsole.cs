@@ -101,17 +101,7 @@ public sealed partial class QemuConsole : IAsyncDisposable
     /// <exception cref="SocketException">Nothing listens on <paramref name="unixSocketPath"/>.</exception>
     public static async Task<QemuConsole> ConnectAsync(string unixSocketPath, QemuConsoleOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(unixSocketPath), cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        Socket socket = await SocketConnect.UnixAsync(unixSocketPath, cancellationToken).ConfigureAwait(false);
         return new QemuConsole(new NetworkStream(socket, ownsSocket: true), options);
     }
 
@@ -119,17 +109,7 @@ public sealed partial class QemuConsole : IAsyncDisposable
     /// <exception cref="SocketException">Nothing listens on <paramref name="host"/>:<paramref name="port"/>.</exception>
     public static async Task<QemuConsole> ConnectAsync(string host, int port, QemuConsoleOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        Socket socket = await SocketConnect.TcpAsync(host, port, cancellationToken).ConfigureAwait(false);
         return new QemuConsole(new NetworkStream(socket, ownsSocket: true), options);
     }
 

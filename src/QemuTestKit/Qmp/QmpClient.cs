@@ -111,17 +111,7 @@ public sealed partial class QmpClient : IAsyncDisposable
     public static async Task<QmpClient> ConnectAsync(string unixSocketPath, QmpClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(unixSocketPath);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(unixSocketPath), cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        Socket socket = await SocketConnect.UnixAsync(unixSocketPath, cancellationToken).ConfigureAwait(false);
         return await StartAsync(socket, options, cancellationToken).ConfigureAwait(false);
     }
 
@@ -132,17 +122,7 @@ public sealed partial class QmpClient : IAsyncDisposable
     public static async Task<QmpClient> ConnectAsync(string host, int port, QmpClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(host);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        Socket socket = await SocketConnect.TcpAsync(host, port, cancellationToken).ConfigureAwait(false);
         return await StartAsync(socket, options, cancellationToken).ConfigureAwait(false);
     }
 

@@ -46,25 +46,6 @@ internal static class TestPrerequisites
         throw new InvalidOperationException($"qemu-system-x86_64 was not found on PATH; {InstallHint}.");
     });
 
-    private static readonly Lazy<string> s_guest = new(() =>
-    {
-        string? fromEnv = Environment.GetEnvironmentVariable("QTK_GUEST_DIR");
-        if (!string.IsNullOrEmpty(fromEnv))
-        {
-            return File.Exists(Path.Combine(fromEnv, "guest.json"))
-                ? fromEnv
-                : throw new InvalidOperationException($"QTK_GUEST_DIR is '{fromEnv}' but holds no guest.json; run 'bash build/guest/build.sh'.");
-        }
-
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "build", "guest", "out");
-            if (File.Exists(Path.Combine(candidate, "guest.json")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("The tiny test guest is not built; run 'bash build/guest/build.sh' from the repository root.");
-    });
+    // The same search the built-in 'tiny' profile does, so tests and the kit agree on where the guest is.
+    private static readonly Lazy<string> s_guest = new(() => BuiltInProfiles.FindGuestDirectory(AppContext.BaseDirectory));
 }
