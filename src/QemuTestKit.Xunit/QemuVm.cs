@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Reflection;
-using System.Text;
-using System.Text.RegularExpressions;
 using QemuTestKit.Qmp;
 using Xunit;
 using Xunit.v3;
@@ -16,29 +13,29 @@ namespace QemuTestKit.Xunit;
 /// </summary>
 /// <remarks>
 /// Failures are test failures: a VM that did not boot fails every test of the class with QEMU's output and the console
-/// tail; a VM that dies during a test fails that test, and later tests fail at once with the reason; a VM that cannot
-/// be shut down gracefully fails the run (a class cleanup failure). Failed tests get the console log, QEMU's output
-/// and the QMP transcript attached; the class's artifacts stay in <see cref="ArtifactsDirectory"/>.
+/// tail; a VM that dies during a test fails that test, one that dies between tests fails the next test saying so, and
+/// later tests fail at once with the reason; a VM that cannot be shut down gracefully fails the run (a class cleanup
+/// failure). Every such message carries QEMU's command line. Failed tests get the console log, QEMU's output and the QMP
+/// transcript attached, named after the class and the test; the class's artifacts stay in
+/// <see cref="ArtifactsDirectory"/>, a folder of its own for each run.
 /// </remarks>
 public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 {
-    private const int ConsoleTailLines = 30;
-
-    private readonly StringBuilder _bootLog = new();
-    private readonly Stopwatch _clock = new();
     private QemuMachine? _machine;
     private QemuProfile? _profile;
     private VmArtifacts? _artifacts;
     private VmLimiter.Lease? _lease;
     private QmpTranscript? _transcript;
+    private VmBootLog _log = new("(unknown class)");
+    private VmFailureReport? _report;
     private string _className = "(unknown class)";
     private string? _bootFailure;
     private Exception? _bootException;
     private string? _death;
-    private bool _bootLogShown;
+    private string? _lastFinishedTest;
 
-    /// <summary>The running machine (the port of QEMU's <c>QEMUMachine</c>).</summary>
-    /// <exception cref="QemuVmFailureException">The VM did not boot.</exception>
+    /// <summary>The running machine (the port of QEMU's Python <c>QEMUMachine</c>).</summary>
+    /// <exception cref="QemuVmFailureException">The VM did not boot, or it is gone.</exception>
     public QemuMachine Machine => _machine is not null && _bootFailure is null ? _machine : throw NotAvailable();
 
     /// <summary>The VM's serial console.</summary>
@@ -54,7 +51,11 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
     /// <exception cref="QemuVmFailureException">The profile could not be resolved.</exception>
     public QemuProfile Profile => _profile ?? throw NotAvailable();
 
-    /// <summary>The class's artifacts folder (console log, QEMU log, QMP transcript), under the test results folder.</summary>
+    /// <summary>
+    /// The class's artifacts folder (console log, QEMU log, QMP transcript):
+    /// <c>&lt;test results&gt;/qemutestkit/&lt;run id&gt;/&lt;class&gt;/</c>, where the run id is the test process's
+    /// start time (UTC) and PID, so runs never overwrite each other.
+    /// </summary>
     public string ArtifactsDirectory => _artifacts?.Directory ?? "";
 
     /// <summary>How long the boot took, from launching QEMU to the ready pattern.</summary>
@@ -68,10 +69,10 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 
     async ValueTask IAsyncLifetime.InitializeAsync()
     {
-        _clock.Start();
         ITestContext context = TestContext.Current;
         Type? testClass = (context.TestClass as IXunitTestClass)?.Class;
         _className = testClass?.FullName ?? _className;
+        _log = new VmBootLog(_className);
         QemuMachineAttribute? attribute = testClass?.GetCustomAttribute<QemuMachineAttribute>(inherit: true);
         if (testClass is null || attribute is null)
         {
@@ -80,19 +81,22 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         _artifacts = new VmArtifacts(ArtifactsLocation.ForClass(_className));
+        _report = new VmFailureReport(_className, _artifacts);
         try
         {
             _artifacts.Reset();
             await BootAsync(testClass.Assembly, attribute.Profile, context.CancellationToken).ConfigureAwait(false);
+            ShareWithReport();
         }
         catch (Exception ex)
         {
             // Stored, not thrown: every test of the class then fails with the full story and gets the artifacts
             // attached, which a throw from here (reported once, before any test runs) cannot do.
+            ShareWithReport();
             _bootException = ex;
             await StopAfterBootFailureAsync().ConfigureAwait(false);
-            _bootFailure = DescribeBootFailure(attribute.Profile, ex);
-            Progress($"boot failed after {Seconds(_clock.Elapsed)}: {FirstLine(ex.Message)}");
+            _bootFailure = _report.BootFailed(attribute.Profile, ex);
+            Progress($"boot failed after {Seconds(_log.Elapsed)}: {VmBootLog.FirstLine(ex.Message)}");
             _artifacts.Write(VmArtifacts.Summary, _bootFailure);
         }
     }
@@ -110,7 +114,7 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 
         _lease = await VmLimiter.AcquireAsync(testAssembly, cancellationToken).ConfigureAwait(false);
         Accelerator = QemuProfileArguments.Accelerator(profile);
-        Progress($"booting '{profile.Name}' for {_className} ({Describe(profile)}, {Accelerator.ToUpperInvariant()}; VM {VmLimiter.Running} of at most {VmLimiter.Limit})");
+        Progress($"booting '{profile.Name}' for {_className} ({VmBootLog.Describe(profile)}, {Accelerator.ToUpperInvariant()}; VM {VmLimiter.Running} of at most {VmLimiter.Limit})");
 
         var started = Stopwatch.StartNew();
         var machineOptions = new QemuMachineOptions
@@ -157,28 +161,35 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
     {
         if (_bootFailure is not null)
         {
-            AttachArtifacts();
+            Attach(test);
             throw new QemuVmFailureException(_bootFailure, _bootException);
         }
 
         if (_death is not null)
         {
-            AttachArtifacts();
+            Attach(test);
             throw new QemuVmFailureException($"This class's VM is gone: {_death}");
         }
 
-        if (!_bootLogShown)
+        if (_machine is { IsRunning: false } && _report is not null)
         {
-            _bootLogShown = true;
-            TestContext.Current.TestOutputHelper?.Write(BootLog());
+            // Checked here as well as when a test finishes: a VM that died in between is not the next test's doing.
+            _death = _report.DiedBetween(_lastFinishedTest, test.TestDisplayName);
+            Progress(_death);
+            _death += "\n" + _report.Evidence();
+            WriteSummary(_death);
+            Attach(test);
+            throw new QemuVmFailureException(_death);
         }
 
+        _log.ShowOnce();
         return default;
     }
 
     ValueTask INotifyTestLifecycleAsync.OnTestFinishedAsync(IXunitTest test)
     {
-        if (_machine is null || _bootFailure is not null || _death is not null)
+        _lastFinishedTest = test.TestDisplayName;
+        if (_machine is null || _report is null || _bootFailure is not null || _death is not null)
         {
             return default;
         }
@@ -186,16 +197,16 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         if (!_machine.IsRunning)
         {
             int? exitCode = _machine.ExitCode;
-            _death = $"QEMU {DescribeExit(exitCode)} during test '{test.TestDisplayName}'.";
+            _death = _report.DiedDuring(test.TestDisplayName);
             Progress(_death);
-            WriteArtifacts();
-            AttachArtifacts();
+            _death += "\n" + _report.Evidence();
+            WriteSummary(_death);
+            Attach(test);
 
             // A guest that powers itself off cleanly did what the test asked; anything else is a crash.
             if (exitCode != 0)
             {
-                throw new QemuVmFailureException(
-                    $"{_death}\n{Evidence()}");
+                throw new QemuVmFailureException(_death);
             }
 
             return default;
@@ -203,8 +214,7 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 
         if (TestContext.Current.TestState?.Result == TestResult.Failed)
         {
-            WriteArtifacts();
-            AttachArtifacts();
+            Attach(test);
         }
 
         return default;
@@ -232,7 +242,7 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
                 }
                 catch (Exception ex) when (ex is QemuMachineException or TimeoutException)
                 {
-                    failure ??= new QemuVmFailureException($"The VM of {_className} could not be cleaned up: {ex.Message}", ex);
+                    failure ??= new QemuVmFailureException($"The VM of {_className} could not be cleaned up: {ex.Message}\n{_report?.Evidence()}", ex);
                 }
             }
 
@@ -241,7 +251,7 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 
         if (failure is not null)
         {
-            _artifacts?.Write(VmArtifacts.Summary, failure.Message);
+            WriteSummary(failure.Message);
             throw failure;
         }
     }
@@ -257,7 +267,7 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
             }
             catch (Exception ex) when (ex is QemuMachineException or TimeoutException)
             {
-                Progress($"cleanup after QEMU exited: {FirstLine(ex.Message)}");
+                Progress($"cleanup after QEMU exited: {VmBootLog.FirstLine(ex.Message)}");
             }
 
             if (_death is not null)
@@ -266,10 +276,8 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
             }
 
             int? exitCode = machine.ExitCode;
-            Progress($"QEMU {DescribeExit(exitCode)} after the last test");
-            return exitCode == 0
-                ? null
-                : new QemuVmFailureException($"The VM of {_className} {DescribeExit(exitCode)} after its last test, before the kit shut it down.\n{Evidence()}");
+            Progress($"QEMU {VmFailureReport.DescribeExit(exitCode)} after the last test");
+            return exitCode == 0 ? null : new QemuVmFailureException(_report!.DiedAfterLastTest());
         }
 
         var stopping = Stopwatch.StartNew();
@@ -281,11 +289,8 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
         catch (Exception ex) when (ex is AbnormalShutdownException or QemuMachineException or TimeoutException)
         {
-            Progress($"graceful shutdown failed after {Seconds(stopping.Elapsed)}: {FirstLine(ex.Message)}");
-            return new QemuVmFailureException(
-                $"The VM of {_className} could not be shut down gracefully within {Seconds(profile.ShutdownTimeout)} (shutdownTimeoutSeconds); " +
-                $"it was killed. QEMU {DescribeExit(machine.ExitCode)}.\n{ex.Message}\n{Evidence()}",
-                ex);
+            Progress($"graceful shutdown failed after {Seconds(stopping.Elapsed)}: {VmBootLog.FirstLine(ex.Message)}");
+            return new QemuVmFailureException(_report!.ShutdownFailed(profile.ShutdownTimeout, ex), ex);
         }
     }
 
@@ -306,7 +311,7 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
         catch (Exception ex) when (ex is QemuMachineException or IOException or InvalidOperationException or TimeoutException)
         {
-            Progress($"cleanup after the failed boot: {FirstLine(ex.Message)}");
+            Progress($"cleanup after the failed boot: {VmBootLog.FirstLine(ex.Message)}");
         }
         finally
         {
@@ -314,163 +319,48 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
     }
 
-    private string DescribeBootFailure(string profileName, Exception ex)
+    /// <summary>The failure report reads what the boot produced (it may have failed half-way).</summary>
+    private void ShareWithReport()
     {
-        var text = new StringBuilder();
-        string source = _profile is null ? "" : $" from {_profile.Source}";
-        text.Append(CultureInfo.InvariantCulture, $"The VM for {_className} did not boot (profile '{profileName}'{source}): {ex.GetType().Name}: {ex.Message}\n");
-        text.Append(Evidence(includeQemuLog: ex is not QemuLaunchException));
-        return text.ToString();
-    }
-
-    /// <summary>What QEMU said and what the console showed last, for failure messages.</summary>
-    private string Evidence(bool includeQemuLog = true)
-    {
-        var text = new StringBuilder();
-        if (_machine is not null)
+        if (_report is not null)
         {
-            if (includeQemuLog)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"Command: {CommandLineText.Format(_machine.CommandLine)}\n");
-                string qemuOutput = _machine.Log ?? _artifacts?.Read(VmArtifacts.QemuLog) ?? "";
-                text.Append(CultureInfo.InvariantCulture, $"QEMU output:\n{CommandLineText.Tail(qemuOutput, ConsoleTailLines)}\n");
-            }
-
-            if (_profile?.Console is not null)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"Console (last {ConsoleTailLines} lines):\n{CommandLineText.Tail(ConsoleText.Clean(ConsoleRaw()), ConsoleTailLines)}\n");
-            }
+            _report.Machine = _machine;
+            _report.Profile = _profile;
+            _report.Transcript = _transcript;
         }
-
-        if (_artifacts is not null)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"Artifacts: {_artifacts.Directory}");
-        }
-
-        return text.ToString();
-    }
-
-    private string ConsoleRaw()
-    {
-        string logged = _artifacts?.Read(VmArtifacts.ConsoleLog) ?? "";
-        return logged.Length > 0 ? logged : "";
     }
 
     private void WriteArtifacts()
     {
-        if (_artifacts is null || _machine is null)
-        {
-            return;
-        }
-
         try
         {
-            _artifacts.Write(VmArtifacts.QmpTranscript, _transcript?.ToString());
+            _report?.WriteArtifacts();
         }
         catch (IOException ex)
         {
-            Progress($"could not write artifacts to {_artifacts.Directory}: {ex.Message}");
+            Progress($"could not write artifacts to {ArtifactsDirectory}: {ex.Message}");
         }
     }
 
-    private void AttachArtifacts()
+    private void WriteSummary(string text)
     {
-        if (_artifacts is null)
+        try
         {
-            return;
+            _artifacts?.Write(VmArtifacts.Summary, text);
         }
-
-        WriteArtifacts();
-        if (_profile?.Console is not null)
+        catch (IOException ex)
         {
-            Attach("console-log", _artifacts.Read(VmArtifacts.ConsoleLog), "(the console printed nothing)");
-        }
-
-        Attach("qemu-log", _artifacts.Read(VmArtifacts.QemuLog), "(QEMU printed nothing)");
-        Attach("qmp-transcript", _artifacts.Read(VmArtifacts.QmpTranscript), "(no QMP messages)");
-        string summary = _artifacts.Read(VmArtifacts.Summary);
-        if (summary.Length > 0)
-        {
-            Attach("vm-failure", summary, "");
-        }
-
-        static void Attach(string name, string text, string whenEmpty) =>
-            TestContext.Current.AddAttachment(name, text.Length > 0 ? text : whenEmpty, replaceExistingValue: true);
-    }
-
-    private void Progress(string message)
-    {
-        string line = $"[{Seconds(_clock.Elapsed),7}] {message}";
-        lock (_bootLog)
-        {
-            _bootLog.AppendLine(line);
-        }
-
-        TestContext.Current.SendDiagnosticMessage("QemuTestKit: " + _className + ": " + message);
-    }
-
-    private string BootLog()
-    {
-        lock (_bootLog)
-        {
-            return "QemuTestKit boot log:\n" + _bootLog;
+            Progress($"could not write artifacts to {ArtifactsDirectory}: {ex.Message}");
         }
     }
+
+    private void Attach(IXunitTest test) => _report?.Attach(test, Progress);
+
+    private void Progress(string message) => _log.Progress(message);
 
     private QemuVmFailureException NotAvailable() =>
-        new(_bootFailure ?? _death ?? $"The VM of {_className} is not running yet: it boots in the class fixture's initialization.");
+        new(_bootFailure ?? (_death is null ? null : "This class's VM is gone: " + _death)
+            ?? $"The VM of {_className} is not running yet: it boots in the class fixture's initialization.");
 
-    private static string Describe(QemuProfile profile)
-    {
-        var parts = new List<string> { profile.Arch };
-        if (profile.Machine is not null)
-        {
-            parts.Add("machine " + profile.Machine);
-        }
-
-        if (profile.Memory is not null)
-        {
-            parts.Add(profile.Memory);
-        }
-
-        if (profile.Smp is int smp)
-        {
-            parts.Add(smp.ToString(CultureInfo.InvariantCulture) + " CPUs");
-        }
-
-        if (profile.Kernel is not null)
-        {
-            parts.Add("kernel " + Path.GetFileName(profile.Kernel));
-        }
-
-        parts.AddRange(profile.Drives.Select(d => "disk " + Path.GetFileName(d.Path)));
-        return string.Join(", ", parts);
-    }
-
-    internal static string DescribeExit(int? exitCode) => exitCode switch
-    {
-        null => "is still running",
-        0 => "exited with status 0",
-        < 0 => $"was killed by signal {-exitCode} ({SignalName(-exitCode.Value)})",
-        _ => $"exited with status {exitCode}",
-    };
-
-    private static string SignalName(int signal) => signal switch
-    {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => "signal " + signal.ToString(CultureInfo.InvariantCulture),
-    };
-
-    private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s";
-
-    private static string FirstLine(string text) => text.Split('\n', 2)[0];
+    private static string Seconds(TimeSpan time) => VmBootLog.Seconds(time);
 }

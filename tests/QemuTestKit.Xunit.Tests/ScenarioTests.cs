@@ -22,7 +22,10 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
             "succeeded: 2");
         string line = Assert.Single(result.Log, l => l.StartsWith("Passing ", StringComparison.Ordinal));
         Assert.Contains("profile=tiny", line, StringComparison.Ordinal);
-        string artifacts = Path.Combine(result.ResultsDirectory, "qemutestkit", "Scenarios.Passing");
+        // One folder per run (start time and PID), then one per class.
+        string run = Assert.Single(Directory.GetDirectories(Path.Combine(result.ResultsDirectory, "qemutestkit")));
+        Assert.Matches(@"^\d{8}T\d{6}\.\d{3}Z-\d+$", Path.GetFileName(run));
+        string artifacts = Path.Combine(run, "Scenarios.Passing");
         Assert.Contains($"artifacts={artifacts}", line, StringComparison.Ordinal);
         Assert.Contains("QEMUTESTKIT-READY", File.ReadAllText(Path.Combine(artifacts, "console.log")), StringComparison.Ordinal);
         Assert.Contains("query-status", File.ReadAllText(Path.Combine(artifacts, "qmp-transcript.txt")), StringComparison.Ordinal);
@@ -40,6 +43,7 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
             result,
             "/nonexistent/qemutestkit/vmlinuz",
             "could not open kernel file");
+        Assert.True(Count(result.Output, "ommand: /") >= 2, $"each failure carries the command line\n{result}");
     }
 
     [Fact(Timeout = 600_000)]
@@ -52,7 +56,8 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
             result,
             "The VM for Scenarios.GuestPanic did not boot (profile 'panic'",
             "Kernel panic",
-            "Console (last");
+            "Console (last",
+            "Command: /");
         Assert.DoesNotContain("boot timeout", result.Output, StringComparison.Ordinal);
     }
 
@@ -67,6 +72,7 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
             result,
             "was killed by signal 9 (SIGKILL) during test 'Scenarios.KilledDuringTest.",
             "This class's VM is gone: QEMU was killed by signal 9 (SIGKILL)");
+        Assert.True(Count(result.Output, "Command: /") >= 2, $"both failures carry the command line\n{result}");
     }
 
     [Fact(Timeout = 600_000)]
@@ -78,7 +84,8 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
         Says(
             result,
             "Test Class Cleanup Failure",
-            "could not be shut down gracefully within 3.00 s");
+            "could not be shut down gracefully within 3.00 s",
+            "Command: /");
     }
 
     [Fact(Timeout = 600_000)]
@@ -90,13 +97,16 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
         string[] attached = Directory.GetFiles(result.ResultsDirectory, "*.txt", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}qemutestkit{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .ToArray();
-        string console = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("console-log", StringComparison.Ordinal));
+        // Attachments are named after the class and the test: a results folder says whose they are.
+        const string Prefix = "Scenarios.FailingTest.Fails_after_using_the_vm.";
+        string console = Assert.Single(attached, f => Path.GetFileName(f) == Prefix + "console-log.txt");
         Assert.Contains("artifact-marker-42", File.ReadAllText(console), StringComparison.Ordinal);
-        string qmp = Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qmp-transcript", StringComparison.Ordinal));
+        string qmp = Assert.Single(attached, f => Path.GetFileName(f) == Prefix + "qmp-transcript.txt");
         Assert.Contains("query-status", File.ReadAllText(qmp), StringComparison.Ordinal);
-        Assert.Single(attached, f => Path.GetFileName(f).StartsWith("qemu-log", StringComparison.Ordinal));
+        Assert.Single(attached, f => Path.GetFileName(f) == Prefix + "qemu-log.txt");
         Says(result, "For test 'Scenarios.FailingTest.Fails_after_using_the_vm'");
-        Assert.True(File.Exists(Path.Combine(result.ResultsDirectory, "qemutestkit", "Scenarios.FailingTest", "console.log")));
+        string run = Assert.Single(Directory.GetDirectories(Path.Combine(result.ResultsDirectory, "qemutestkit")));
+        Assert.True(File.Exists(Path.Combine(run, "Scenarios.FailingTest", "console.log")));
     }
 
     [Fact(Timeout = 600_000)]

@@ -47,6 +47,23 @@ public sealed class UnitTests
         Assert.Equal("My.Tests.Boot_Tests_int_", ArtifactsLocation.SafeName("My.Tests.Boot Tests<int>"));
     }
 
+    [Fact]
+    public void Run_ids_sort_by_start_time_and_differ_by_process()
+    {
+        var early = new DateTime(2026, 12, 1, 9, 5, 3, 7, DateTimeKind.Utc);
+
+        Assert.Equal("20261201T090503.007Z-4242", ArtifactsLocation.RunId(early, 4242));
+        Assert.True(string.CompareOrdinal(ArtifactsLocation.RunId(early, 99999), ArtifactsLocation.RunId(early.AddMilliseconds(1), 1)) < 0);
+        Assert.NotEqual(ArtifactsLocation.RunId(early, 1), ArtifactsLocation.RunId(early, 2));
+        Assert.Equal(ArtifactsLocation.CurrentRunId, ArtifactsLocation.CurrentRunId);
+        Assert.EndsWith("-" + Environment.ProcessId, ArtifactsLocation.CurrentRunId, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine("qemutestkit", ArtifactsLocation.CurrentRunId, "My.Tests.Boot"), ArtifactsLocation.ForClass("My.Tests.Boot"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attachments_are_named_after_the_class_and_the_test() =>
+        Assert.Equal("My.Tests.BootTests.Shell_answers_x__1_.", VmFailureReport.AttachmentPrefix("My.Tests.BootTests", "Shell_answers(x: 1)"));
+
     [Theory]
     [InlineData(0, "exited with status 0")]
     [InlineData(1, "exited with status 1")]
@@ -54,5 +71,5 @@ public sealed class UnitTests
     [InlineData(-15, "was killed by signal 15 (SIGTERM)")]
     [InlineData(null, "is still running")]
     public void Exits_are_described_with_the_signal_name(int? exitCode, string expected) =>
-        Assert.Equal(expected, QemuVm.DescribeExit(exitCode));
+        Assert.Equal(expected, VmFailureReport.DescribeExit(exitCode));
 }

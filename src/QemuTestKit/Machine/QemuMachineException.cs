@@ -11,13 +11,13 @@ public class QemuMachineException : Exception
 
     /// <summary>Creates the exception with <paramref name="message"/>.</summary>
     public QemuMachineException(string message)
-        : base(message)
+        : base(PrintableText.Of(message))
     {
     }
 
     /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
     public QemuMachineException(string message, Exception? innerException)
-        : base(message, innerException)
+        : base(PrintableText.Of(message), innerException)
     {
     }
 }

@@ -12,19 +12,19 @@ public sealed class QemuProfileException : Exception
 
     /// <summary>Creates the exception with a message.</summary>
     public QemuProfileException(string message)
-        : base(message)
+        : base(PrintableText.Of(message))
     {
     }
 
     /// <summary>Creates the exception with a message and its cause.</summary>
     public QemuProfileException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(PrintableText.Of(message), innerException)
     {
     }
 
     /// <summary>Creates the exception for one profile (and field, if known).</summary>
     public QemuProfileException(string message, string? profile, string? field, string? source, Exception? innerException = null)
-        : base(message, innerException)
+        : base(PrintableText.Of(message), innerException)
     {
         Profile = profile;
         Field = field;

@@ -7,7 +7,7 @@ public sealed class QmpCommandException : Exception
 {
     /// <summary>Creates the exception for <paramref name="command"/> failing with <paramref name="errorClass"/>.</summary>
     public QmpCommandException(string command, string errorClass, string description, JsonElement response)
-        : base($"QMP command '{command}' failed: {errorClass}: {description}")
+        : base(PrintableText.Of($"QMP command '{command}' failed: {errorClass}: {description}"))
     {
         Command = command;
         ErrorClass = errorClass;
@@ -23,7 +23,7 @@ public sealed class QmpCommandException : Exception
 
     /// <summary>Creates the exception with only a message.</summary>
     public QmpCommandException(string message)
-        : base(message)
+        : base(PrintableText.Of(message))
     {
         Command = "";
         ErrorClass = "";
@@ -32,7 +32,7 @@ public sealed class QmpCommandException : Exception
 
     /// <summary>Creates the exception with only a message and an inner exception.</summary>
     public QmpCommandException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(PrintableText.Of(message), innerException)
     {
         Command = "";
         ErrorClass = "";

@@ -13,13 +13,13 @@ public sealed class QmpConnectionException : Exception
 
     /// <summary>Creates the exception with a message.</summary>
     public QmpConnectionException(string message)
-        : base(message)
+        : base(PrintableText.Of(message))
     {
     }
 
     /// <summary>Creates the exception with a message and the underlying cause.</summary>
     public QmpConnectionException(string message, Exception? innerException)
-        : base(message, innerException)
+        : base(PrintableText.Of(message), innerException)
     {
     }
 

@@ -89,7 +89,15 @@ public sealed class ScenarioProject : IAsyncLifetime
     }
 
     /// <summary>Runs the given classes of the scenarios project and checks that no QEMU it started is left running.</summary>
-    public async Task<ScenarioResult> RunAsync(IEnumerable<string> classes, IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default)
+    public Task<ScenarioResult> RunAsync(IEnumerable<string> classes, IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default) =>
+        RunAsync(classes, environment, [], cancellationToken);
+
+    /// <summary>Runs the given classes with more <c>dotnet test</c> arguments (report options, say).</summary>
+    public async Task<ScenarioResult> RunAsync(
+        IEnumerable<string> classes,
+        IReadOnlyDictionary<string, string?>? environment,
+        IReadOnlyList<string> extraArguments,
+        CancellationToken cancellationToken = default)
     {
         string run = Guid.NewGuid().ToString("N");
         string runDirectory = Directory.CreateDirectory(Path.Combine(_root, run)).FullName;
@@ -111,6 +119,8 @@ public sealed class ScenarioProject : IAsyncLifetime
         {
             args.AddRange(["--filter-class", "Scenarios." + name]);
         }
+
+        args.AddRange(extraArguments);
 
         (int exitCode, string output) = await RunProcessAsync(args, env, RunTimeout, cancellationToken);
         List<int> leftovers = QemuProcessesOfRun(run);
