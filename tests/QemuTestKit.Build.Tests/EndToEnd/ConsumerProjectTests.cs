@@ -75,6 +75,9 @@ public sealed class ConsumerProjectTests(PackedPackages packages) : IClassFixtur
         DotnetCli.Result test = await consumer.TestAsync(ct, "-p:WithVmTest=true");
 
         Assert.True(test.ExitCode == 0, test.ToString());
+        // A clean [QemuMachine] class builds without a single warning: xunit's analyzers are on in the consumer and the
+        // package's suppressor silences only what is wrong for the kit.
+        Assert.DoesNotMatch(@"warning [A-Za-z]+[0-9]+", test.Output);
         Assert.Matches(@"succeeded:\s*2", test.Output);
         Assert.Matches(@"failed:\s*0", test.Output);
         AssertNoProcessUses(packages.Root);
@@ -101,7 +104,11 @@ public sealed class ConsumerProjectTests(PackedPackages packages) : IClassFixtur
         }
 
         using ZipArchive xunit = ZipFile.OpenRead(Path.Combine(packages.Feed, $"QemuTestKit.Xunit.{packages.Version}.nupkg"));
-        Assert.Contains("README.md", xunit.Entries.Select(e => e.FullName));
+        string[] xunitEntries = [.. xunit.Entries.Select(e => e.FullName)];
+        Assert.Contains("README.md", xunitEntries);
+        // The analyzer suppressor rides in the package's analyzers folder, so a consumer's compiler loads it.
+        Assert.Contains("analyzers/dotnet/cs/QemuTestKit.Xunit.Analyzers.dll", xunitEntries);
+        Assert.DoesNotContain(xunitEntries, e => e.StartsWith("lib/", StringComparison.Ordinal) && e.Contains("Analyzers", StringComparison.Ordinal));
         using Stream nuspec = xunit.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
         XElement[] dependencies = [.. XDocument.Load(nuspec).Descendants().Where(e => e.Name.LocalName == "dependency")];
         Assert.Contains(dependencies, d => (string?)d.Attribute("id") == "QemuTestKit" && (string?)d.Attribute("version") == packages.Version);
