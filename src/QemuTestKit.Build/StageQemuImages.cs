@@ -110,9 +110,9 @@ public sealed class StageQemuImages : Microsoft.Build.Utilities.Task, ICancelabl
         if (!string.IsNullOrWhiteSpace(QemuImgBinary))
         {
             string value = QemuImgBinary.Trim();
-            string? found = ExecutableSearch.IsBareFileName(value)
-                ? ExecutableSearch.Find(value, ExecutableSearch.DefaultFolders(Environment.GetEnvironmentVariable("PATH")))
-                : File.Exists(Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory())) ? Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory()) : null;
+            string? found = HostToolSearch.IsBareFileName(value)
+                ? HostToolSearch.Find(value, HostToolSearch.DefaultFolders())
+                : Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory()) is var path && HostToolSearch.Inspect(path) is null ? path : null;
             return found ?? throw new QemuBuildException(ErrorCodes.QemuImgNotFound, $"qemu-img was not found: the QemuImgBinary property is '{value}'. {hint}");
         }
 
@@ -122,8 +122,8 @@ public sealed class StageQemuImages : Microsoft.Build.Utilities.Task, ICancelabl
             folders.Add(qemuFolder);
         }
 
-        folders.AddRange(ExecutableSearch.DefaultFolders(Environment.GetEnvironmentVariable("PATH")));
-        return ExecutableSearch.Find(name, folders) ?? throw new QemuBuildException(
+        folders.AddRange(HostToolSearch.DefaultFolders());
+        return HostToolSearch.Find(name, folders) ?? throw new QemuBuildException(
             ErrorCodes.QemuImgNotFound,
             $"An image has Format metadata, which needs qemu-img to convert it, but qemu-img was not found next to QEMU or on PATH. {hint}");
     }
