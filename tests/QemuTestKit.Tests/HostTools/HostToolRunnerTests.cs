@@ -30,9 +30,9 @@ public sealed class HostToolRunnerTests : IDisposable
         string tool = _tools.Hanging("hang", pidFile);
 
         TimeoutException ex = await Assert.ThrowsAsync<TimeoutException>(
-            () => HostToolRunner.RunAsync(tool, ["--version"], TimeSpan.FromSeconds(2), cancellationToken: TestContext.Current.CancellationToken).WaitAsync(TestBound, TestContext.Current.CancellationToken));
+            () => HostToolRunner.RunAsync(tool, ["--version"], TimeSpan.FromSeconds(10), cancellationToken: TestContext.Current.CancellationToken).WaitAsync(TestBound, TestContext.Current.CancellationToken));
 
-        Assert.Contains($"'{tool} --version' did not exit within 2 s, so it was killed", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{tool} --version' did not exit within 10 s, so it was killed", ex.Message, StringComparison.Ordinal);
         IReadOnlyList<int> pids = FakeTools.ReadPids(pidFile);
         Assert.Equal(2, pids.Count);
         foreach (int pid in pids)
