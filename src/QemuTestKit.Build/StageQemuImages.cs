@@ -106,14 +106,26 @@ public sealed class StageQemuImages : Microsoft.Build.Utilities.Task, ICancelabl
     private string LocateQemuImg()
     {
         string name = OperatingSystem.IsWindows() ? "qemu-img.exe" : "qemu-img";
-        string hint = "Set the QemuImgBinary property to qemu-img's path, or install it (Debian/Ubuntu: 'apt-get install qemu-utils'; Fedora: 'dnf install qemu-img'; macOS: 'brew install qemu').";
+        string hint = $"Set the QemuImgBinary property to qemu-img's path, or {HostToolHints.QemuImg}.";
         if (!string.IsNullOrWhiteSpace(QemuImgBinary))
         {
             string value = QemuImgBinary.Trim();
-            string? found = HostToolSearch.IsBareFileName(value)
-                ? HostToolSearch.Find(value, HostToolSearch.DefaultFolders())
-                : Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory()) is var path && HostToolSearch.Inspect(path) is null ? path : null;
-            return found ?? throw new QemuBuildException(ErrorCodes.QemuImgNotFound, $"qemu-img was not found: the QemuImgBinary property is '{value}'. {hint}");
+            if (HostToolSearch.IsBareFileName(value))
+            {
+                return HostToolSearch.Find(value, HostToolSearch.DefaultFolders())
+                    ?? throw new QemuBuildException(ErrorCodes.QemuImgNotFound, $"qemu-img was not found: the QemuImgBinary property is '{value}', and no executable of that name is on PATH. {hint}");
+            }
+
+            string path = Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory());
+            try
+            {
+                HostToolSearch.EnsureExecutable(path);
+                return path;
+            }
+            catch (HostToolException e)
+            {
+                throw new QemuBuildException(ErrorCodes.QemuImgNotFound, $"qemu-img cannot be used: the QemuImgBinary property is '{value}', but {e.Message}. {hint}", e);
+            }
         }
 
         var folders = new List<string>();

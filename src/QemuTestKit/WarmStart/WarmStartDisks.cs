@@ -42,7 +42,7 @@ internal static class WarmStartDisks
         }
         catch (Exception ex) when (ex is HostToolException or TimeoutException)
         {
-            throw new QemuMachineException($"Warm start needs qemu-img for the profile's drives and cannot run it (install qemu-utils): {ex.Message}", ex);
+            throw new QemuMachineException($"Warm start needs qemu-img for the profile's drives and cannot run it: {ex.Message}. To fix: {HostToolHints.QemuImg}.", ex);
         }
 
         return result.ExitCode == 0

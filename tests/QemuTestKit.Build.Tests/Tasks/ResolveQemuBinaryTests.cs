@@ -177,7 +177,7 @@ public sealed class ResolveQemuBinaryTests : IDisposable
 
         Assert.False(succeeded);
         string message = _engine.SingleError("QTK003").Message!;
-        Assert.Contains($"'{path} --version' did not answer within 10 s and was killed", message, StringComparison.Ordinal);
+        Assert.Contains($"is not a working QEMU: '{path} --version' did not exit within 10 s, so it was killed", message, StringComparison.Ordinal);
         Assert.Contains("QemuBinary", message, StringComparison.Ordinal);
         foreach (string pid in File.ReadAllText(pidFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -30,7 +30,7 @@ public sealed class QemuBinaryLocatorTests : IDisposable
         QemuMachineException ex = await Assert.ThrowsAsync<QemuMachineException>(
             () => Task.Run(() => QemuBinaryLocator.Resolve(profile), TestContext.Current.CancellationToken).WaitAsync(TestBound, TestContext.Current.CancellationToken));
 
-        Assert.Contains($"'{fake}' is not a working QEMU: '{fake} --version' did not answer within 10 s and was killed", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{fake}' is not a working QEMU: '{fake} --version' did not exit within 10 s, so it was killed", ex.Message, StringComparison.Ordinal);
         Assert.Contains("The QEMU binary the build recorded for profile 'p'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("<QemuBinary>", ex.Message, StringComparison.Ordinal);
         foreach (int pid in FakeTools.ReadPids(pidFile))

@@ -57,7 +57,7 @@ internal static partial class QemuVersionProbe
             throw new HostToolException(
                 HostToolProblem.TimedOut,
                 path,
-                $"'{path}' is not a working QEMU: '{path} --version' did not answer within {timeout.TotalSeconds:0.#} s and was killed ({ex.Message})",
+                $"'{path}' is not a working QEMU: {ex.Message.TrimEnd('.')}",
                 ex);
         }
 
