@@ -1,11 +1,9 @@
-using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace QemuTestKit;
 
 /// <summary>Reads the <c>{ "profiles": { "name": { … } } }</c> shape shared by the manifest and <c>qemu-profiles.json</c>.</summary>
-internal static partial class ProfileFile
+internal static class ProfileFile
 {
     public const string FileName = "qemu-profiles.json";
 
@@ -32,7 +30,7 @@ internal static partial class ProfileFile
         }
         catch (JsonException ex)
         {
-            throw new QemuProfileException($"{path} is not valid JSON: {DescribeSyntaxError(ex, text)}", null, null, path, ex);
+            throw new QemuProfileException($"{path} is not valid JSON: {JsonErrorText.Describe(ex, text)}", null, null, path, ex);
         }
     }
 
@@ -72,33 +70,4 @@ internal static partial class ProfileFile
 
         return profiles;
     }
-
-    /// <summary>
-    /// "line 3, column 14: '}' is invalid …" plus the line itself. System.Text.Json counts lines and bytes from zero;
-    /// people and editors count lines and characters from one.
-    /// </summary>
-    internal static string DescribeSyntaxError(JsonException ex, string text)
-    {
-        string reason = JsonPositionSuffix().Replace(ex.Message, "");
-        if (ex.LineNumber is not long lineIndex)
-        {
-            return reason;
-        }
-
-        string[] lines = text.Split('\n');
-        string line = lineIndex < lines.Length ? lines[lineIndex].TrimEnd('\r') : "";
-        long bytes = ex.BytePositionInLine ?? 0;
-        int column = 0;
-        while (column < line.Length && bytes > 0)
-        {
-            int width = char.IsSurrogatePair(line, column) ? 2 : 1;
-            bytes -= Encoding.UTF8.GetByteCount(line.AsSpan(column, width));
-            column += width;
-        }
-
-        return $"line {lineIndex + 1}, column {column + 1}: {reason}" + (line.Length == 0 ? "" : $"\n    {line}\n    {new string(' ', column)}^");
-    }
-
-    [GeneratedRegex(@"\s*(Path: \S*\s*\|\s*)?LineNumber: \d+ \| BytePositionInLine: \d+\.?\s*$", RegexOptions.CultureInvariant)]
-    private static partial Regex JsonPositionSuffix();
 }

@@ -24,6 +24,19 @@ public sealed class HostToolRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_tool_that_exits_without_reading_its_input_still_gives_its_result()
+    {
+        // Larger than a pipe buffer, so the write meets the closed pipe.
+        string tool = _tools.Script("quick", "echo done; exit 4");
+
+        HostToolResult result = await HostToolRunner.RunAsync(tool, [], TimeSpan.FromSeconds(60), standardInput: new string('x', 1 << 20), cancellationToken: TestContext.Current.CancellationToken)
+            .WaitAsync(TestBound, TestContext.Current.CancellationToken);
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Equal("done\n", result.StandardOutput);
+    }
+
+    [Fact]
     public async Task A_tool_that_hangs_is_killed_with_its_children_at_the_timeout_and_reaped()
     {
         string pidFile = Path.Combine(_tools.Directory, "pids");

@@ -50,12 +50,7 @@ internal static class HostToolRunner
         deadline.CancelAfter(timeout);
         try
         {
-            if (standardInput is not null)
-            {
-                await process.StandardInput.WriteAsync(standardInput.AsMemory(), deadline.Token).ConfigureAwait(false);
-            }
-
-            process.StandardInput.Close();
+            await WriteInputAsync(process, standardInput, deadline.Token).ConfigureAwait(false);
             await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
 
             // A grandchild that inherited the pipes can keep them open after the tool exits; stop reading at the deadline.
@@ -65,16 +60,11 @@ internal static class HostToolRunner
                 ? throw new HostToolException(HostToolProblem.CannotStart, path, $"'{path}' cannot be started: {result.StandardError.Trim()}")
                 : result;
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        catch (OperationCanceledException)
         {
             int pid = process.Id;
             await KillAndReapAsync(process).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            if (ex is IOException)
-            {
-                throw new HostToolException(HostToolProblem.CannotStart, path, $"'{CommandLineText.Format(commandLine)}' closed its input early: {ex.Message}", ex);
-            }
-
             string output = (await TextSoFarAsync(stdout).ConfigureAwait(false) + "\n" + await TextSoFarAsync(stderr).ConfigureAwait(false)).Trim();
             throw new TimeoutException(
                 $"'{CommandLineText.Format(commandLine)}' did not exit within {timeout.TotalSeconds:0.#} s, so it was killed (pid {pid}). " +
@@ -153,6 +143,23 @@ internal static class HostToolRunner
         catch (Win32Exception ex)
         {
             throw new HostToolException(HostToolProblem.CannotStart, commandLine[0], $"'{commandLine[0]}' cannot be started: {ex.Message}", ex);
+        }
+    }
+
+    private static async Task WriteInputAsync(Process process, string? standardInput, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (standardInput is not null)
+            {
+                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellationToken).ConfigureAwait(false);
+            }
+
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The tool exited, or closed its input, without reading it all: its exit code and output still tell.
         }
     }
 
