@@ -1,8 +1,5 @@
-using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.Build.Framework;
 using QemuTestKit.Build.Internal;
 using QemuTestKit;
@@ -20,7 +17,7 @@ namespace QemuTestKit.Build;
 /// unchanged build does not start QEMU.
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "MSBuild never disposes tasks; the token source has no timer to release.")]
-public sealed partial class ResolveQemuBinary : Microsoft.Build.Utilities.Task, ICancelableTask
+public sealed class ResolveQemuBinary : Microsoft.Build.Utilities.Task, ICancelableTask
 {
     private readonly CancellationTokenSource _cancel = new();
 
@@ -39,8 +36,8 @@ public sealed partial class ResolveQemuBinary : Microsoft.Build.Utilities.Task, 
     /// <summary>An optional file that remembers the version of the binary found last time.</summary>
     public string? CacheFile { get; set; }
 
-    /// <summary>How long <c>--version</c> may take before the binary counts as not QEMU.</summary>
-    public int VersionTimeoutSeconds { get; set; } = 60;
+    /// <summary>How long <c>--version</c> may take before the binary counts as not QEMU (10 s: QEMU answers in milliseconds).</summary>
+    public int VersionTimeoutSeconds { get; set; } = (int)QemuVersionProbe.DefaultTimeout.TotalSeconds;
 
     /// <summary>The full path of the QEMU binary.</summary>
     [Output]
@@ -72,99 +69,81 @@ public sealed partial class ResolveQemuBinary : Microsoft.Build.Utilities.Task, 
         ResolvedArch = arch;
         string hint = HostArchitecture.InstallHint(arch);
         string baseDirectory = string.IsNullOrEmpty(ProjectDirectory) ? Directory.GetCurrentDirectory() : ProjectDirectory;
-        IReadOnlyList<string> folders = SearchFolders ?? ExecutableSearch.DefaultFolders(Environment.GetEnvironmentVariable("PATH"));
+        IReadOnlyList<string> folders = SearchFolders ?? HostToolSearch.DefaultFolders();
 
         string path;
+        string source;
         if (!string.IsNullOrWhiteSpace(Binary))
         {
-            path = Locate(Binary.Trim(), "the QemuBinary property", baseDirectory, folders, hint);
+            source = "the QemuBinary property";
+            path = Locate(Binary.Trim(), source, baseDirectory, folders, hint);
         }
         else if (!string.IsNullOrWhiteSpace(EnvironmentBinary))
         {
-            path = Locate(EnvironmentBinary.Trim(), "the QEMU_BINARY environment variable", baseDirectory, folders, hint);
+            source = "the QEMU_BINARY environment variable";
+            path = Locate(EnvironmentBinary.Trim(), source, baseDirectory, folders, hint);
         }
         else
         {
             string name = "qemu-system-" + arch;
-            path = ExecutableSearch.Find(name, folders) ?? throw new QemuBuildException(
+            source = "the search for " + name;
+            path = HostToolSearch.Find(name, folders) ?? throw new QemuBuildException(
                 ErrorCodes.QemuNotFound,
                 $"QEMU was not found: no executable '{name}' on PATH or in {string.Join(", ", folders.Skip(Math.Max(0, folders.Count - 7)))}. " +
                 $"Set the QemuBinary property (a path or a file name) or the QEMU_BINARY environment variable, set QemuArch for another target, or {hint}.");
         }
 
         ResolvedPath = path;
-        Version = CachedVersion(path) ?? ProbeVersion(path, hint);
+        Version = CachedVersion(path) ?? ProbeVersion(path, source, hint);
         SaveCache(path, Version);
         Log.LogMessage(MessageImportance.Normal, "QemuTestKit: QEMU {0} at {1}", Version, path);
     }
 
     private static string Locate(string value, string source, string baseDirectory, IReadOnlyList<string> folders, string hint)
     {
-        if (ExecutableSearch.IsBareFileName(value))
+        if (HostToolSearch.IsBareFileName(value))
         {
-            return ExecutableSearch.Find(value, folders) ?? throw new QemuBuildException(
+            return HostToolSearch.Find(value, folders) ?? throw new QemuBuildException(
                 ErrorCodes.QemuNotFound,
                 $"QEMU was not found: {source} is '{value}', and no executable of that name is on PATH or in the usual install folders. " +
                 $"Set the QemuBinary property to the full path of qemu-system-<arch>, or {hint}.");
         }
 
         string path = Path.GetFullPath(value, baseDirectory);
-        if (Directory.Exists(path))
+        try
         {
-            throw new QemuBuildException(
-                ErrorCodes.QemuNotExecutable,
-                $"The QEMU binary '{path}' (from {source}) is a directory. Set the QemuBinary property to the qemu-system-<arch> file itself, or {hint}.");
+            HostToolSearch.EnsureExecutable(path);
         }
-
-        if (!File.Exists(path))
+        catch (HostToolException e)
         {
-            throw new QemuBuildException(
-                ErrorCodes.QemuNotFound,
-                $"QEMU was not found: {source} is '{value}', but '{path}' does not exist. Set the QemuBinary property to an existing qemu-system-<arch>, or {hint}.");
-        }
-
-        if (!ExecutableSearch.IsExecutable(path))
-        {
-            throw new QemuBuildException(
-                ErrorCodes.QemuNotExecutable,
-                $"The QEMU binary '{path}' (from {source}) is not executable. Run 'chmod +x {path}', set the QemuBinary property to an executable qemu-system-<arch>, or {hint}.");
+            throw Failure(e, $"QEMU is not usable: {source} is '{value}', but {e.Message}. Set the QemuBinary property to an executable qemu-system-<arch>, or {hint}.");
         }
 
         return path;
     }
 
-    private string ProbeVersion(string path, string hint)
+    private string ProbeVersion(string path, string source, string hint)
     {
         VersionProbes++;
-        ProcessRunner.Result result;
         try
         {
-            result = ProcessRunner.Run(path, ["--version"], TimeSpan.FromSeconds(VersionTimeoutSeconds), _cancel.Token);
+            return QemuVersionProbe.Probe(path, TimeSpan.FromSeconds(VersionTimeoutSeconds), _cancel.Token).Version;
         }
-        catch (Win32Exception e)
+        catch (HostToolException e)
         {
-            throw new QemuBuildException(
-                ErrorCodes.QemuNotExecutable,
-                $"The QEMU binary '{path}' could not be started: {e.Message}. Set the QemuBinary property to an executable qemu-system-<arch>, or {hint}.",
-                e);
+            throw Failure(e, $"QEMU is not usable ({source}): {e.Message}. Set the QemuBinary property (or QEMU_BINARY) to a qemu-system-<arch> binary, or {hint}.");
         }
-        catch (TimeoutException e)
-        {
-            throw new QemuBuildException(ErrorCodes.NotQemu, $"'{path}' does not look like QEMU: {e.Message} Set the QemuBinary property to a qemu-system-<arch> binary.", e);
-        }
-
-        Match match = VersionPattern().Match(result.Output);
-        if (result.ExitCode != 0 || !match.Success)
-        {
-            throw new QemuBuildException(
-                ErrorCodes.NotQemu,
-                $"'{path}' does not look like QEMU: '{result.CommandLine}' exited with {result.ExitCode.ToString(CultureInfo.InvariantCulture)} " +
-                $"and printed '{ProcessRunner.Tail(result.Output)}' (expected 'QEMU emulator version …'). " +
-                $"Set the QemuBinary property (or QEMU_BINARY) to a qemu-system-<arch> binary, or {hint}.");
-        }
-
-        return match.Groups["version"].Value;
     }
+
+    private static QemuBuildException Failure(HostToolException e, string message) => new(
+        e.Problem switch
+        {
+            HostToolProblem.Missing => ErrorCodes.QemuNotFound,
+            HostToolProblem.Directory or HostToolProblem.NotExecutable or HostToolProblem.CannotStart => ErrorCodes.QemuNotExecutable,
+            _ => ErrorCodes.NotQemu,
+        },
+        message,
+        e);
 
     private string? CachedVersion(string path)
     {
@@ -195,7 +174,4 @@ public sealed partial class ResolveQemuBinary : Microsoft.Build.Utilities.Task, 
         // Written only when it changes: the manifest target lists this file among its inputs.
         FileUtilities.WriteTextIfChanged(CacheFile, json);
     }
-
-    [GeneratedRegex(@"QEMU emulator version (?<version>\d+\.\d+(\.\d+)?)", RegexOptions.CultureInvariant)]
-    private static partial Regex VersionPattern();
 }

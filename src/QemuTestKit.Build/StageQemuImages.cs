@@ -106,14 +106,26 @@ public sealed class StageQemuImages : Microsoft.Build.Utilities.Task, ICancelabl
     private string LocateQemuImg()
     {
         string name = OperatingSystem.IsWindows() ? "qemu-img.exe" : "qemu-img";
-        string hint = "Set the QemuImgBinary property to qemu-img's path, or install it (Debian/Ubuntu: 'apt-get install qemu-utils'; Fedora: 'dnf install qemu-img'; macOS: 'brew install qemu').";
+        string hint = $"Set the QemuImgBinary property to qemu-img's path, or {HostToolHints.QemuImg}.";
         if (!string.IsNullOrWhiteSpace(QemuImgBinary))
         {
             string value = QemuImgBinary.Trim();
-            string? found = ExecutableSearch.IsBareFileName(value)
-                ? ExecutableSearch.Find(value, ExecutableSearch.DefaultFolders(Environment.GetEnvironmentVariable("PATH")))
-                : File.Exists(Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory())) ? Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory()) : null;
-            return found ?? throw new QemuBuildException(ErrorCodes.QemuImgNotFound, $"qemu-img was not found: the QemuImgBinary property is '{value}'. {hint}");
+            if (HostToolSearch.IsBareFileName(value))
+            {
+                return HostToolSearch.Find(value, HostToolSearch.DefaultFolders())
+                    ?? throw new QemuBuildException(ErrorCodes.QemuImgNotFound, $"qemu-img was not found: the QemuImgBinary property is '{value}', and no executable of that name is on PATH. {hint}");
+            }
+
+            string path = Path.GetFullPath(value, ProjectDirectory ?? Directory.GetCurrentDirectory());
+            try
+            {
+                HostToolSearch.EnsureExecutable(path);
+                return path;
+            }
+            catch (HostToolException e)
+            {
+                throw new QemuBuildException(ErrorCodes.QemuImgNotFound, $"qemu-img cannot be used: the QemuImgBinary property is '{value}', but {e.Message}. {hint}", e);
+            }
         }
 
         var folders = new List<string>();
@@ -122,8 +134,8 @@ public sealed class StageQemuImages : Microsoft.Build.Utilities.Task, ICancelabl
             folders.Add(qemuFolder);
         }
 
-        folders.AddRange(ExecutableSearch.DefaultFolders(Environment.GetEnvironmentVariable("PATH")));
-        return ExecutableSearch.Find(name, folders) ?? throw new QemuBuildException(
+        folders.AddRange(HostToolSearch.DefaultFolders());
+        return HostToolSearch.Find(name, folders) ?? throw new QemuBuildException(
             ErrorCodes.QemuImgNotFound,
             $"An image has Format metadata, which needs qemu-img to convert it, but qemu-img was not found next to QEMU or on PATH. {hint}");
     }

@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using System.Globalization;
 using System.Net.Http;
 using System.Text.Json;
@@ -260,11 +259,11 @@ internal sealed class ImageStager
     private string? ConvertIfNeeded(ImageSpec spec, string input, string format, string entry, List<string> temps, CancellationToken cancellationToken)
     {
         string qemuImg = _locateQemuImg();
-        ProcessRunner.Result info = RunQemuImg(spec, qemuImg, ["info", "--output=json", input], cancellationToken);
+        HostToolResult info = RunQemuImg(spec, qemuImg, ["info", "--output=json", input], cancellationToken);
         string? current = null;
         try
         {
-            using var document = JsonDocument.Parse(info.Output);
+            using var document = JsonDocument.Parse(info.StandardOutput);
             current = document.RootElement.TryGetProperty("format", out JsonElement value) ? value.GetString() : null;
         }
         catch (JsonException)
@@ -285,14 +284,14 @@ internal sealed class ImageStager
         return converted;
     }
 
-    private static ProcessRunner.Result RunQemuImg(ImageSpec spec, string qemuImg, string[] arguments, CancellationToken cancellationToken)
+    private static HostToolResult RunQemuImg(ImageSpec spec, string qemuImg, string[] arguments, CancellationToken cancellationToken)
     {
-        ProcessRunner.Result result;
+        HostToolResult result;
         try
         {
-            result = ProcessRunner.Run(qemuImg, arguments, TimeSpan.FromMinutes(30), cancellationToken);
+            result = HostToolRunner.Run(qemuImg, arguments, TimeSpan.FromMinutes(30), cancellationToken: cancellationToken);
         }
-        catch (Exception e) when (e is Win32Exception or TimeoutException)
+        catch (Exception e) when (e is HostToolException or TimeoutException)
         {
             throw new QemuBuildException(ErrorCodes.QemuImgFailed, $"qemu-img failed on QemuImage '{spec.Source}': {e.Message}", e);
         }
@@ -301,7 +300,7 @@ internal sealed class ImageStager
         {
             throw new QemuBuildException(
                 ErrorCodes.QemuImgFailed,
-                string.Format(CultureInfo.InvariantCulture, "qemu-img failed on QemuImage '{0}' (Format=\"{1}\"): '{2}' exited with {3}: {4}", spec.Source, spec.TargetFormat, result.CommandLine, result.ExitCode, ProcessRunner.Tail(result.Output)));
+                string.Format(CultureInfo.InvariantCulture, "qemu-img failed on QemuImage '{0}' (Format=\"{1}\"): '{2}' exited with {3}: {4}", spec.Source, spec.TargetFormat, result.CommandText, result.ExitCode, CommandLineText.Tail(result.Output, 20)));
         }
 
         return result;

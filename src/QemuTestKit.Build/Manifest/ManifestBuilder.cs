@@ -62,13 +62,14 @@ internal sealed class ManifestBuilder
         }
 
         JsonNode? root;
+        string text = File.ReadAllText(path);
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path), documentOptions: s_readOptions);
+            root = JsonNode.Parse(text, documentOptions: s_readOptions);
         }
         catch (JsonException e)
         {
-            throw new QemuBuildException(ErrorCodes.ProfileFileInvalid, $"QemuProfile file '{path}' is not valid JSON: {e.Message}", e);
+            throw new QemuBuildException(ErrorCodes.ProfileFileInvalid, $"QemuProfile file '{path}' is not valid JSON: {JsonErrorText.Describe(e, text)}", e);
         }
 
         if (root is not JsonObject rootObject || rootObject["profiles"] is not JsonObject profiles)

@@ -17,8 +17,6 @@ namespace QemuTestKit;
 /// </remarks>
 public sealed class ProcessQemuLauncher : IQemuLauncher
 {
-    private static readonly Lazy<string?> s_setpriv = new(() => FindOnPath("setpriv"));
-
     private readonly ILogger _logger;
 
     /// <summary>Creates a launcher; <paramref name="logger"/> receives the start-up details.</summary>
@@ -28,7 +26,7 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
     public static ProcessQemuLauncher Default { get; } = new();
 
     /// <summary>Whether QEMU is killed when this process dies (false when <c>setpriv</c> is missing).</summary>
-    public static bool HasOrphanGuard => s_setpriv.Value is not null;
+    public static bool HasOrphanGuard => OrphanGuard.IsAvailable;
 
     /// <inheritdoc />
     public bool QemuCanConnectToHost => true;
@@ -47,12 +45,8 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
             + "Check the QEMU binary path (install QEMU with 'apt-get install qemu-system-x86', or set QEMU_BINARY).",
             exitCode: null, commandLine, output: "");
 
-        List<string> argv = [];
-        if (s_setpriv.Value is { } setpriv)
-        {
-            argv.AddRange([setpriv, "--pdeathsig", "KILL", "--"]);
-        }
-        else
+        List<string> argv = [.. OrphanGuard.Prefix];
+        if (!OrphanGuard.IsAvailable)
         {
             MachineLog.NoOrphanGuard(_logger);
         }
@@ -182,32 +176,7 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
         return [.. merged.Select(kv => kv.Key + "=" + kv.Value)];
     }
 
-    private static string? Resolve(string program)
-    {
-        if (program.Contains('/', StringComparison.Ordinal))
-        {
-            return IsExecutable(program) ? Path.GetFullPath(program) : null;
-        }
-
-        return FindOnPath(program);
-    }
-
-    private static string? FindOnPath(string program)
-    {
-        foreach (string dir in (System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, program);
-            if (IsExecutable(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
-
-    private static bool IsExecutable(string path) =>
-        !OperatingSystem.IsWindows()
-        && File.Exists(path)
-        && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+    private static string? Resolve(string program) =>
+        HostToolSearch.IsBareFileName(program) ? HostToolSearch.FindOnPath(program)
+        : HostToolSearch.Inspect(program) is null ? Path.GetFullPath(program) : null;
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace QemuTestKit;
@@ -48,38 +47,18 @@ internal static class KvmProbe
     /// <summary>Creates (never runs) a KVM VM with QEMU's default CPU and reads QEMU's verdict (~0.2 s, once per binary).</summary>
     private static bool ProbeCpu(string qemuBinary)
     {
-        var psi = new ProcessStartInfo(qemuBinary)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in new[] { "-accel", "kvm", "-machine", "pc", "-nodefaults", "-display", "none", "-S", "-monitor", "stdio" })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
         try
         {
-            using Process process = Process.Start(psi)!;
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            process.StandardInput.WriteLine("quit");
-            process.StandardInput.Close();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                process.Kill();
-                process.WaitForExit();
-                return false;
-            }
-
-            Task.WaitAll(stderr, stdout);
-            return process.ExitCode == 0
-                && !stderr.Result.Contains("doesn't support requested feature", StringComparison.Ordinal)
-                && !stdout.Result.Contains("doesn't support requested feature", StringComparison.Ordinal);
+            HostToolResult result = HostToolRunner.Run(
+                qemuBinary,
+                ["-accel", "kvm", "-machine", "pc", "-nodefaults", "-display", "none", "-S", "-monitor", "stdio"],
+                TimeSpan.FromSeconds(10),
+                standardInput: "quit\n");
+            return result.ExitCode == 0
+                && !result.StandardError.Contains("doesn't support requested feature", StringComparison.Ordinal)
+                && !result.StandardOutput.Contains("doesn't support requested feature", StringComparison.Ordinal);
         }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is HostToolException or TimeoutException)
         {
             return false;
         }

@@ -7,7 +7,7 @@ namespace QemuTestKit;
 /// The profiles a test assembly can use, resolved by name in this order: the run manifest the build writes
 /// (<c>qemutestkit.manifest.json</c>), then <c>qemu-profiles.json</c>, both next to the test assembly, then the
 /// built-in <c>none</c> and <c>tiny</c>. A profile is parsed when first asked for, so one broken profile does not
-/// break the others.
+/// break the others; a broken <c>qemu-profiles.json</c> fails the names it could define, never the built-ins.
 /// </summary>
 public sealed class QemuProfiles
 {
@@ -16,14 +16,17 @@ public sealed class QemuProfiles
     private readonly RunManifest? _manifest;
     private readonly string? _profilesFile;
     private readonly IReadOnlyDictionary<string, JsonElement> _fileProfiles;
+    private readonly QemuProfileException? _fileError;
     private readonly ConcurrentDictionary<string, QemuProfile> _resolved = new(StringComparer.Ordinal);
 
-    private QemuProfiles(string directory, RunManifest? manifest, string? profilesFile, IReadOnlyDictionary<string, JsonElement> fileProfiles)
+    private QemuProfiles(
+        string directory, RunManifest? manifest, string? profilesFile, IReadOnlyDictionary<string, JsonElement> fileProfiles, QemuProfileException? fileError)
     {
         Directory = directory;
         _manifest = manifest;
         _profilesFile = profilesFile;
         _fileProfiles = fileProfiles;
+        _fileError = fileError;
     }
 
     /// <summary>The folder the profiles were loaded from (the test assembly's folder by default).</summary>
@@ -40,12 +43,14 @@ public sealed class QemuProfiles
         (_manifest?.Profiles.Keys ?? []).Concat(_fileProfiles.Keys).Concat(BuiltInProfiles.Names).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The profiles next to the running test assembly (<see cref="AppContext.BaseDirectory"/>), loaded once.</summary>
-    /// <exception cref="QemuProfileException">The manifest or profiles file is not valid JSON or has the wrong shape.</exception>
+    /// <exception cref="QemuProfileException">The manifest is not valid JSON or has the wrong shape (an invalid profiles
+    /// file fails only <see cref="Get"/> of a name it could define).</exception>
     public static QemuProfiles Default => Load(AppContext.BaseDirectory);
 
     /// <summary>Reads the manifest and profiles file in <paramref name="directory"/> (cached per folder).</summary>
     /// <param name="directory">The folder holding the test assembly.</param>
-    /// <exception cref="QemuProfileException">The manifest or profiles file is not valid JSON or has the wrong shape.</exception>
+    /// <exception cref="QemuProfileException">The manifest is not valid JSON or has the wrong shape (an invalid profiles
+    /// file fails only <see cref="Get"/> of a name it could define).</exception>
     public static QemuProfiles Load(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -58,16 +63,31 @@ public sealed class QemuProfiles
         RunManifest? manifest = File.Exists(manifestPath) ? RunManifest.Load(manifestPath) : null;
         string profilesPath = Path.Combine(directory, ProfileFile.FileName);
         bool hasFile = File.Exists(profilesPath);
-        IReadOnlyDictionary<string, JsonElement> fileProfiles = hasFile
-            ? ProfileFile.ProfilesOf(ProfileFile.ParseRoot(profilesPath), profilesPath)
-            : new Dictionary<string, JsonElement>();
-        return new QemuProfiles(directory, manifest, hasFile ? profilesPath : null, fileProfiles);
+        IReadOnlyDictionary<string, JsonElement> fileProfiles = new Dictionary<string, JsonElement>();
+        QemuProfileException? fileError = null;
+        if (hasFile)
+        {
+            try
+            {
+                JsonElement root = ProfileFile.ParseRoot(profilesPath);
+                ProfileFile.CheckTopLevelKeys(root, profilesPath, ProfileFile.TopLevelKeys);
+                fileProfiles = ProfileFile.ProfilesOf(root, profilesPath);
+            }
+            catch (QemuProfileException ex)
+            {
+                // Kept for the names the file could define: a typo in the user's file must not take `tiny` down with it.
+                fileError = ex;
+            }
+        }
+
+        return new QemuProfiles(directory, manifest, hasFile ? profilesPath : null, fileProfiles, fileError);
     }
 
     /// <summary>Resolves a profile by name.</summary>
     /// <param name="name">The profile name.</param>
     /// <exception cref="QemuProfileException">No profile has that name, or its definition is invalid (the message
-    /// names the field and the file), or it is <c>tiny</c> and the guest is not built.</exception>
+    /// names the field and the file), or it is not a built-in and <c>qemu-profiles.json</c> is invalid (the message says
+    /// where), or it is <c>tiny</c> and the guest is not built.</exception>
     public QemuProfile Get(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -94,6 +114,13 @@ public sealed class QemuProfiles
         {
             // A profiles file beside a manifest still uses the manifest's images and QEMU.
             return ProfileJsonReader.Read(name, fromFile, _profilesFile, _manifest?.Images, ManifestBinaryFor(fromFile));
+        }
+
+        if (_fileError is not null && !BuiltInProfiles.Names.Contains(name, StringComparer.Ordinal))
+        {
+            throw new QemuProfileException(
+                $"Profile '{name}' cannot be read, because {_fileError.Message} (The built-in profiles {string.Join(", ", BuiltInProfiles.Names)} still work.)",
+                name, _fileError.Field, _profilesFile, _fileError);
         }
 
         QemuProfile? builtIn = BuiltInProfiles.TryCreate(name, Directory);

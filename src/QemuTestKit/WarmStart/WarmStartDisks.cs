@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace QemuTestKit;
@@ -34,35 +33,20 @@ internal static class WarmStartDisks
     private static async Task<string> RunQemuImgAsync(string qemuBinary, IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
         string beside = Path.Combine(Path.GetDirectoryName(qemuBinary) ?? "", "qemu-img");
-        string tool = File.Exists(beside) ? beside : "qemu-img";
-        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        Process process;
+        string tool = HostToolSearch.Inspect(beside) is null ? beside : "qemu-img";
+        HostToolResult result;
         try
         {
-            process = Process.Start(start) ?? throw new QemuMachineException($"Cannot start {tool}.");
+            // qemu-img info and create on a local file take milliseconds; a minute is far beyond a healthy run.
+            result = await HostToolRunner.RunAsync(tool, args, TimeSpan.FromMinutes(1), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (Exception ex) when (ex is HostToolException or TimeoutException)
         {
-            throw new QemuMachineException($"Warm start needs qemu-img for the profile's drives and cannot run '{tool}' (install qemu-utils): {ex.Message}", ex);
+            throw new QemuMachineException($"Warm start needs qemu-img for the profile's drives and cannot run it: {ex.Message}. To fix: {HostToolHints.QemuImg}.", ex);
         }
 
-        using (process)
-        {
-            Task<string> error = process.StandardError.ReadToEndAsync(cancellationToken);
-            string output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            if (process.ExitCode != 0)
-            {
-                throw new QemuMachineException(
-                    $"'{CommandLineText.Format([tool, .. args])}' exited with status {process.ExitCode}: {(await error.ConfigureAwait(false)).Trim()}");
-            }
-
-            return output;
-        }
+        return result.ExitCode == 0
+            ? result.StandardOutput
+            : throw new QemuMachineException($"'{result.CommandText}' exited with status {result.ExitCode}: {result.StandardError.Trim()}");
     }
 }

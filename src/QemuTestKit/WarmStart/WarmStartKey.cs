@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -18,7 +17,6 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
     /// <summary>Bumped when the layout of the state or the save/restore protocol changes, so old states are not used.</summary>
     public const string FormatVersion = "qemutestkit-warmstart-1";
 
-    private static readonly ConcurrentDictionary<string, string> s_versions = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Modified), string> s_fileHashes = new();
 
     public static async Task<WarmStartKey> ComputeAsync(QemuProfile profile, string binary, CancellationToken cancellationToken)
@@ -90,29 +88,15 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
 
     private static async Task<string> QemuVersionAsync(string binary, CancellationToken cancellationToken)
     {
-        if (s_versions.TryGetValue(binary, out string? cached))
+        try
         {
-            return cached;
+            // The shared check: bounded, killed on timeout, remembered per file.
+            return (await QemuVersionProbe.ProbeAsync(binary, cancellationToken: cancellationToken).ConfigureAwait(false)).Text;
         }
-
-        var start = new ProcessStartInfo(binary, "--version")
+        catch (HostToolException ex)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using Process process = Process.Start(start) ?? throw new QemuMachineException($"Cannot run '{binary} --version'.");
-        Task<string> error = process.StandardError.ReadToEndAsync(cancellationToken);
-        string output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        if (process.ExitCode != 0)
-        {
-            throw new QemuMachineException($"'{binary} --version' exited with status {process.ExitCode}: {await error.ConfigureAwait(false)}");
+            throw new QemuMachineException($"Warm start cannot key the saved state by QEMU's version: {ex.Message}.", ex);
         }
-
-        string version = output.Trim().ReplaceLineEndings("\n");
-        s_versions[binary] = version;
-        return version;
     }
 
     /// <summary>SHA-256 of a file, remembered per (path, size, modification time): images can be gigabytes.</summary>

@@ -163,6 +163,47 @@ public sealed class ResolveQemuBinaryTests : IDisposable
     }
 
     [Fact]
+    public async Task QTK003_when_version_hangs_is_bounded_and_leaves_nothing_running()
+    {
+        // The script and its child record their PIDs, then wait forever. The default bound (10 s) leaves a loaded box
+        // ample time to get that far, so the PIDs are always there to check.
+        string pidFile = _temp["pids"];
+        string path = Script("qemu-hangs", $"sleep 100000 &\necho $$ $! > '{pidFile}'\nwait");
+        ResolveQemuBinary task = NewTask();
+        task.Binary = path;
+
+        bool succeeded = await Task.Run(task.Execute, TestContext.Current.CancellationToken)
+            .WaitAsync(TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
+
+        Assert.False(succeeded);
+        string message = _engine.SingleError("QTK003").Message!;
+        Assert.Contains($"is not a working QEMU: '{path} --version' did not exit within 10 s, so it was killed", message, StringComparison.Ordinal);
+        Assert.Contains("QemuBinary", message, StringComparison.Ordinal);
+        foreach (string pid in File.ReadAllText(pidFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            for (int i = 0; i < 100 && Directory.Exists($"/proc/{pid}"); i++)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+
+            Assert.False(Directory.Exists($"/proc/{pid}"), $"pid {pid} of the hanging binary is still there");
+        }
+    }
+
+    [Fact]
+    public void QTK002_when_the_property_names_a_folder()
+    {
+        ResolveQemuBinary task = NewTask();
+        task.Binary = _temp.Path;
+
+        Assert.False(task.Execute());
+
+        string message = _engine.SingleError("QTK002").Message!;
+        Assert.Contains($"'{_temp.Path}' is a folder, not a program", message, StringComparison.Ordinal);
+        Assert.Contains("QemuBinary", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Cache_file_spares_running_an_unchanged_binary_again()
     {
         string counter = _temp["runs"];

@@ -1,3 +1,5 @@
+using QemuTestKit.Tests.Infrastructure;
+
 namespace QemuTestKit.Tests.Profiles;
 
 /// <summary>What QEMU is asked to do for a profile.</summary>
@@ -58,7 +60,7 @@ public sealed class QemuProfileArgumentsTests
     [Fact]
     public void The_manifest_binary_wins_and_a_missing_one_says_what_to_set()
     {
-        string qemu = typeof(QemuProfileArgumentsTests).Assembly.Location; // any file that exists
+        string qemu = TestPrerequisites.QemuBinary; // the binary is now checked to be QEMU, so it must be one
         Assert.Equal(qemu, QemuBinaryLocator.Resolve(new QemuProfile("p") { QemuBinary = qemu }));
 
         FileNotFoundException ex = Assert.Throws<FileNotFoundException>(

@@ -110,9 +110,65 @@ public sealed class QemuProfilesTests : IDisposable
     [Fact]
     public void Invalid_json_names_the_file()
     {
-        QemuProfileException ex = Assert.Throws<QemuProfileException>(() => Write("{ \"profiles\": { "));
+        // The error now comes when a profile the file could define is asked for, not when the folder is loaded.
+        QemuProfileException ex = Assert.Throws<QemuProfileException>(() => Write("{ \"profiles\": { ").Get("mine"));
 
         Assert.Contains("qemu-profiles.json is not valid JSON", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_json_syntax_error_gives_the_one_based_line_and_column_and_quotes_the_line()
+    {
+        QemuProfiles profiles = Write("{\n  \"profiles\": {\n    \"mine\": { \"memory\": \"1G\" }\n    \"other\": {}\n  }\n}\n");
+
+        QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("mine"));
+
+        // The missing comma: line 4 of the file, where "other" starts in column 5.
+        Assert.Contains($"{Path.Combine(_dir, "qemu-profiles.json")} is not valid JSON: line 4, column 5:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("\n        \"other\": {}\n        ^", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("BytePositionInLine", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("mine", ex.Profile);
+    }
+
+    [Fact]
+    public void A_json_column_counts_characters_not_bytes()
+    {
+        QemuProfiles profiles = Write("{ \"profiles\": { \"é€\": { } \"x\": 1 } }");
+
+        QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("x"));
+
+        Assert.Contains("line 1, column 27:", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_broken_profiles_file_leaves_the_built_ins_working()
+    {
+        string guest = Path.Combine(_dir, "build", "guest", "out");
+        Directory.CreateDirectory(guest);
+        File.WriteAllText(Path.Combine(guest, "guest.json"), "{}");
+        QemuProfiles profiles = Write("{ \"profiles\": { \"mine\": { \"memory\": 512 } ");
+
+        Assert.Equal("none", profiles.Get("none").Name);
+        Assert.Equal("built-in", profiles.Get("tiny").Source);
+        QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("mine"));
+        Assert.Contains("Profile 'mine' cannot be read, because", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("is not valid JSON", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(Path.Combine(_dir, "qemu-profiles.json"), ex.SourceFile);
+    }
+
+    [Fact]
+    public void An_unknown_top_level_key_is_an_error_naming_it_and_the_allowed_ones()
+    {
+        QemuProfiles profiles = Write("""{ "profile": { "mine": { "memory": 512 } } }""");
+
+        QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("mine"));
+
+        Assert.Contains("unknown top-level key \"profile\"", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the allowed keys are \"profiles\", \"$schema\"", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(_dir, "qemu-profiles.json"), ex.Message, StringComparison.Ordinal);
+        Assert.Equal("profile", ex.Field);
+        Assert.Equal("none", profiles.Get("none").Name);
     }
 
     [Fact]
