@@ -39,7 +39,7 @@ internal sealed class WarmStartLauncher(
         string binary = QemuBinaryLocator.Resolve(profile);
         WarmStartKey key = await WarmStartKey.ComputeAsync(profile, binary, cancellationToken).ConfigureAwait(false);
         var state = new WarmStartState(options.CacheDirectory ?? WarmStartCache.DefaultDirectory, key.Hash);
-        Directory.CreateDirectory(state.CacheDirectory);
+        state.CreateCacheDirectory();
 
         if (broken.TryGetValue(state.Directory, out string? earlier))
         {
@@ -75,15 +75,26 @@ internal sealed class WarmStartLauncher(
             Step($"another class or process saved the state of '{profile.Name}' while this one waited");
         }
 
-        (WarmStartResult? restored, string? failure) = await TryRestoreAsync(state, key, cancellationToken).ConfigureAwait(false);
+        (WarmStartResult? restored, string? failure, bool corrupt) = await TryRestoreAsync(state, key, cancellationToken).ConfigureAwait(false);
         if (restored is not null)
         {
             return restored;
         }
 
-        string restoreWarning = $"restoring '{profile.Name}' from {state.Directory} failed, so the state was deleted and the VM booted cold: {failure}";
+        // Not tried again in this process either way; only a state QEMU rejected is deleted for everyone. A restore that
+        // merely ran out of time (a loaded host) proves nothing against a state other classes and processes share.
         broken[state.Directory] = failure!;
-        await DeleteStateAsync(state, buildId, cancellationToken).ConfigureAwait(false);
+        string restoreWarning;
+        if (corrupt)
+        {
+            restoreWarning = $"restoring '{profile.Name}' from {state.Directory} failed, so the state was deleted and the VM booted cold: {failure}";
+            await DeleteStateAsync(state, buildId, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            restoreWarning = $"restoring '{profile.Name}' from {state.Directory} timed out, so the VM booted cold; the state is kept (a timeout does not prove it corrupt): {failure}";
+        }
+
         Warn(restoreWarning);
         (QemuMachine coldMachine, TimeSpan coldReady) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
         return new WarmStartResult(coldMachine, WarmStartMode.Cold, coldReady) { Key = key.Hash, Warning = restoreWarning };
@@ -103,13 +114,15 @@ internal sealed class WarmStartLauncher(
             string? warning = null;
             try
             {
+                // QEMU's "cat > state" truncates this file and keeps its mode: private from the first byte.
+                WarmStartState.CreatePrivateFile(statePath);
                 await WarmStartMigration.SaveAsync(machine.Qmp, statePath, s_saveTimeout, cancellationToken).ConfigureAwait(false);
                 for (int i = 0; i < profile.Drives.Count; i++)
                 {
                     if (WarmStartDisks.NeedsLayer(profile.Drives[i]))
                     {
                         // The guest is paused and QEMU flushed its disks: this layer matches the saved RAM exactly.
-                        File.Copy(Path.Combine(machine.TempDir, WarmStartState.DiskName(i)), Path.Combine(buildDirectory, WarmStartState.DiskName(i)));
+                        WarmStartState.CopyPrivate(Path.Combine(machine.TempDir, WarmStartState.DiskName(i)), Path.Combine(buildDirectory, WarmStartState.DiskName(i)));
                     }
                 }
 
@@ -119,7 +132,7 @@ internal sealed class WarmStartLauncher(
                 buildDirectory = null;
                 Step($"saved the state of '{profile.Name}' ({bytes / (1024.0 * 1024.0):0.#} MB) in {Seconds(saving.Elapsed)} to {state.Directory}");
             }
-            catch (Exception ex) when (ex is QemuMachineException or QmpCommandException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is QemuMachineException or QmpCommandException or TimeoutException or IOException or UnauthorizedAccessException)
             {
                 warning = $"saving the state of '{profile.Name}' failed; this VM runs on cold and the next one boots cold too: {ex.Message}";
                 Warn(warning);
@@ -148,7 +161,11 @@ internal sealed class WarmStartLauncher(
         }
     }
 
-    private async Task<(WarmStartResult? Result, string? Failure)> TryRestoreAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Restores a machine from the saved state. On failure returns why, and whether the failure proves the state corrupt:
+    /// QEMU rejected it (the migration failed, QEMU exited while loading, a command failed). A timeout does not.
+    /// </summary>
+    private async Task<(WarmStartResult? Result, string? Failure, bool Corrupt)> TryRestoreAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
         QemuMachine? machine = null;
@@ -166,7 +183,7 @@ internal sealed class WarmStartLauncher(
             await machine.Console.WaitForAsync(machine.Console.Prompt, null, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             TimeSpan ready = started.Elapsed;
             Step($"restored '{profile.Name}' from {state.Directory}; its console answered {Seconds(ready)} after QEMU started");
-            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory }, null);
+            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory }, null, false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is QemuMachineException or QmpConnectionException
             or QmpCommandException or QemuConsoleException or TimeoutException or IOException)
@@ -178,7 +195,7 @@ internal sealed class WarmStartLauncher(
                 output = string.IsNullOrWhiteSpace(machine.Log) ? "" : $" (QEMU output: {machine.Log.Trim().ReplaceLineEndings(" | ")})";
             }
 
-            return (null, $"{ex.GetType().Name}: {ex.Message}{output}");
+            return (null, $"{ex.GetType().Name}: {ex.Message}{output}", ex is not TimeoutException);
         }
         catch
         {

@@ -21,6 +21,7 @@ internal static class WarmStartMigration
 
     /// <summary>Stops the guest and writes its state to <paramref name="statePath"/>; the guest stays paused (call <see cref="ContinueAsync"/>).</summary>
     /// <exception cref="QemuMachineException">The migration failed (QEMU's reason in the message).</exception>
+    /// <exception cref="TimeoutException">The migration did not finish within <paramref name="timeout"/>.</exception>
     public static async Task SaveAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await EnableEventsAsync(qmp, cancellationToken).ConfigureAwait(false);
@@ -31,6 +32,7 @@ internal static class WarmStartMigration
 
     /// <summary>Loads the state into a machine started with <see cref="IncomingArgs"/>; the guest stays paused (call <see cref="ContinueAsync"/>).</summary>
     /// <exception cref="QemuMachineException">The migration failed.</exception>
+    /// <exception cref="TimeoutException">The migration did not finish within <paramref name="timeout"/>.</exception>
     /// <exception cref="QmpConnectionException">QEMU exited (it does when an incoming migration fails to load).</exception>
     public static async Task LoadAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -62,7 +64,8 @@ internal static class WarmStartMigration
         }
         catch (TimeoutException ex)
         {
-            throw new QemuMachineException($"Warm start: {what} did not finish within {timeout.TotalSeconds:0.#} s.", ex);
+            // Stays a TimeoutException: a slow load on a busy host says nothing about the state, a failed one does.
+            throw new TimeoutException($"Warm start: {what} did not finish within {timeout.TotalSeconds:0.#} s.", ex);
         }
 
         string? status = finished.Data.TryGetProperty("status", out JsonElement s) ? s.GetString() : null;

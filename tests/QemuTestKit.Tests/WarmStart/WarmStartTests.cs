@@ -127,6 +127,72 @@ public sealed class WarmStartTests : IDisposable
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task Restore_that_times_out_keeps_the_shared_state_and_boots_cold()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string key = (await WarmStartKey.ComputeAsync(Tiny, TestPrerequisites.QemuBinary, ct)).Hash;
+        string stateDirectory = Path.Combine(_cache.Path, key);
+        Directory.CreateDirectory(stateDirectory);
+        await File.WriteAllTextAsync(Path.Combine(stateDirectory, "metadata.json"), "{\"buildId\": \"slow\"}", ct);
+
+        // A FIFO nobody writes to: QEMU's "cat state" waits forever, as a load on a badly overloaded host would.
+        string fifo = Path.Combine(stateDirectory, "state");
+        await RunAsync("mkfifo", [fifo], ct);
+        try
+        {
+            WarmStartResult result = await WarmStartCache.LaunchAsync(
+                Tiny,
+                p => MachineFor(p),
+                new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, RestoreTimeout = TimeSpan.FromSeconds(3) },
+                ct);
+            _leaks.Record(result.Machine);
+
+            Assert.Equal(WarmStartMode.Cold, result.Mode);
+            Assert.Contains("timed out", result.Warning, StringComparison.Ordinal);
+            Assert.Contains("the state is kept", result.Warning, StringComparison.Ordinal);
+            Assert.True(Directory.Exists(stateDirectory), "a state that merely timed out is not deleted");
+            Assert.True(File.Exists(fifo), "the state file is still there");
+            Assert.Equal("cold", await result.Machine.Console.RunAsync("echo cold", cancellationToken: ct));
+
+            await ShutdownAllAsync(ct);
+        }
+        finally
+        {
+            // QEMU is gone, but its "cat" still waits to open the FIFO: a writer that opens and closes it ends that cat.
+            if (File.Exists(fifo))
+            {
+                await RunAsync("timeout", ["10", "sh", "-c", $"exec 3> '{fifo}'"], CancellationToken.None);
+            }
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Saved_state_is_private_to_the_user()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        WarmStartResult result = await LaunchAsync(Tiny, ct);
+
+        Assert.Equal(WarmStartMode.Saved, result.Mode);
+        const UnixFileMode Group = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute;
+        const UnixFileMode Other = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        Assert.Equal(0, (int)(File.GetUnixFileMode(_cache.Path) & (Group | Other)));
+        string[] entries = [.. Directory.EnumerateFileSystemEntries(_cache.Path, "*", SearchOption.AllDirectories)];
+        Assert.Contains(entries, e => Path.GetFileName(e) == "state");
+        Assert.Contains(entries, e => Path.GetFileName(e) == "metadata.json");
+        foreach (string entry in entries)
+        {
+            UnixFileMode expected = Directory.Exists(entry)
+                ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                : UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            Assert.True(File.GetUnixFileMode(entry) == expected, $"{entry} is {File.GetUnixFileMode(entry)}, expected {expected}");
+        }
+
+        await ShutdownAllAsync(ct);
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task Warm_start_off_in_the_profile_boots_cold_and_saves_nothing()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
