@@ -14,7 +14,7 @@ public sealed class ContainerProfileTests
         CancellationToken ct = TestContext.Current.CancellationToken;
         var profile = new QemuProfile("tiny-in-a-container")
         {
-            Runner = "container",
+            Runner = QemuRunner.Container,
             ContainerImage = DockerTestEnvironment.Image,
             Memory = "256",
             Kernel = TestPrerequisites.Kernel,
@@ -28,7 +28,7 @@ public sealed class ContainerProfileTests
         };
         var leaks = new ContainerLeakCheck(endpoint: null);
 
-        await using QemuMachine machine = QemuProfileMachine.Create(profile);
+        await using QemuMachine machine = QemuProfileMachine.Create(profile, containerLauncher: ContainerLauncherFactory.Instance);
         await machine.LaunchAsync(ct);
         leaks.Record(machine);
         QemuProfileMachine.ConfigureConsole(profile, machine.Console);

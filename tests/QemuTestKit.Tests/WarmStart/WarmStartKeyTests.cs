@@ -8,12 +8,15 @@ public sealed class WarmStartKeyTests
 {
     private static QemuProfile Tiny => BuiltInProfiles.CreateTiny(TestPrerequisites.GuestDirectory);
 
+    /// <summary>The plan with the test's QEMU and TCG, whatever this host's KVM.</summary>
+    internal static QemuLaunchPlan Plan(QemuProfile profile) =>
+        QemuLaunchPlan.Resolve(profile, new QemuHost(_ => TestPrerequisites.QemuBinary, (_, _) => false, () => null));
+
     [Fact(Timeout = 60_000)]
     public async Task Key_changes_with_what_shapes_the_guest_and_not_with_where_the_files_are()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         using var scratch = new ScratchDirectory("qtk-warmkey");
-        string binary = TestPrerequisites.QemuBinary;
 
         string kernelCopy = Path.Combine(scratch.Path, "vmlinuz");
         File.Copy(Tiny.Kernel!, kernelCopy);
@@ -24,20 +27,20 @@ public sealed class WarmStartKeyTests
         File.Copy(Tiny.Initrd!, changedInitrd);
         await File.AppendAllTextAsync(changedInitrd, "x", ct);
 
-        string baseKey = (await WarmStartKey.ComputeAsync(Tiny, binary, ct)).Hash;
-        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Tiny, binary, ct)).Hash);
+        string baseKey = (await WarmStartKey.ComputeAsync(Plan(Tiny), ct)).Hash;
+        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Plan(Tiny), ct)).Hash);
         Assert.Matches("^[0-9a-f]{64}$", baseKey);
 
         // Same contents elsewhere: same guest, same state.
-        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Tiny with { Kernel = kernelCopy }, binary, ct)).Hash);
+        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Plan(Tiny with { Kernel = kernelCopy }), ct)).Hash);
 
         string[] changed =
         [
-            (await WarmStartKey.ComputeAsync(Tiny with { Append = "console=ttyS0 quiet panic=-1 qtk.extra=1" }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Kernel = changedKernel }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Initrd = changedInitrd }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Memory = "192M" }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Args = ["-device", "virtio-rng-pci"] }, binary, ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Append = "console=ttyS0 quiet panic=-1 qtk.extra=1" }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Kernel = changedKernel }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Initrd = changedInitrd }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Memory = "192M" }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Args = ["-device", "virtio-rng-pci"] }), ct)).Hash,
         ];
         Assert.All(changed, key => Assert.NotEqual(baseKey, key));
         Assert.Equal(changed.Length, changed.Distinct().Count());
@@ -47,7 +50,7 @@ public sealed class WarmStartKeyTests
     public async Task Key_inputs_name_the_qemu_version_and_file_hashes_but_no_per_vm_paths()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        WarmStartKey key = await WarmStartKey.ComputeAsync(Tiny, TestPrerequisites.QemuBinary, ct);
+        WarmStartKey key = await WarmStartKey.ComputeAsync(Plan(Tiny), ct);
         string inputs = key.Inputs.ToJsonString();
 
         Assert.StartsWith("QEMU emulator version", key.QemuVersion, StringComparison.Ordinal);

@@ -107,7 +107,7 @@ public sealed class WarmStartTests : IDisposable
     public async Task Corrupt_state_is_deleted_and_the_VM_boots_cold_with_a_warning()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        string key = (await WarmStartKey.ComputeAsync(Tiny, TestPrerequisites.QemuBinary, ct)).Hash;
+        string key = (await WarmStartKey.ComputeAsync(WarmStartKeyTests.Plan(Tiny), ct)).Hash;
         string stateDirectory = Path.Combine(_cache.Path, key);
         Directory.CreateDirectory(stateDirectory);
         await File.WriteAllTextAsync(Path.Combine(stateDirectory, "state"), "this is not a migration stream", ct);
@@ -130,7 +130,7 @@ public sealed class WarmStartTests : IDisposable
     public async Task Restore_that_times_out_keeps_the_shared_state_and_boots_cold()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        string key = (await WarmStartKey.ComputeAsync(Tiny, TestPrerequisites.QemuBinary, ct)).Hash;
+        string key = (await WarmStartKey.ComputeAsync(WarmStartKeyTests.Plan(Tiny), ct)).Hash;
         string stateDirectory = Path.Combine(_cache.Path, key);
         Directory.CreateDirectory(stateDirectory);
         await File.WriteAllTextAsync(Path.Combine(stateDirectory, "metadata.json"), "{\"buildId\": \"slow\"}", ct);
@@ -142,8 +142,8 @@ public sealed class WarmStartTests : IDisposable
         {
             WarmStartResult result = await WarmStartCache.LaunchAsync(
                 Tiny,
-                p => MachineFor(p),
-                new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, RestoreTimeout = TimeSpan.FromSeconds(3) },
+                machineOptions: null,
+                new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, Launched = Track, RestoreTimeout = TimeSpan.FromSeconds(3) },
                 ct);
             _leaks.Record(result.Machine);
 
@@ -264,8 +264,8 @@ public sealed class WarmStartTests : IDisposable
     {
         WarmStartResult result = await WarmStartCache.LaunchAsync(
             profile,
-            p => MachineFor(p),
-            new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue },
+            machineOptions: null,
+            new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, Launched = Track },
             ct);
         lock (_leaks)
         {
@@ -275,15 +275,13 @@ public sealed class WarmStartTests : IDisposable
         return result;
     }
 
-    private QemuMachine MachineFor(QemuProfile profile)
+    /// <summary>Every launched machine, restored or cold, so that none outlives the test.</summary>
+    private void Track(QemuMachine machine)
     {
-        QemuMachine machine = QemuProfileMachine.Create(profile);
         lock (_machines)
         {
             _machines.Add(machine);
         }
-
-        return machine;
     }
 
     private async Task ShutdownAllAsync(CancellationToken ct)
