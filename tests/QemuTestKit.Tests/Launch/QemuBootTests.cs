@@ -11,11 +11,8 @@ namespace QemuTestKit.Tests.Launch;
 /// </summary>
 public sealed class QemuBootTests : IDisposable
 {
-    private static readonly TimeSpan s_shutdown = TimeSpan.FromSeconds(60);
-
     private readonly ScratchDirectory _scratch = new("qtk-boot");
-    private readonly LeakCheck _leaks = new();
-    private readonly List<QemuMachine> _machines = [];
+    private readonly BootedMachines _machines = new();
 
     private static QemuProfile Tiny => BuiltInProfiles.CreateTiny(TestPrerequisites.GuestDirectory);
 
@@ -55,7 +52,7 @@ public sealed class QemuBootTests : IDisposable
         Assert.Equal(binary, metadata["inputs"]!["binary"]!.GetValue<string>());
         Assert.Equal("answered", (await restored.Machine.Console.RunAsync("echo answered", cancellationToken: ct)).Trim());
 
-        await ShutdownAllAsync(ct);
+        await _machines.ShutdownAllAsync(ct);
     }
 
     [Fact(Timeout = 300_000)]
@@ -82,7 +79,7 @@ public sealed class QemuBootTests : IDisposable
         Assert.Equal([TestPrerequisites.Kernel, TestPrerequisites.Initrd], boot.Machine.LaunchSpec!.HostFiles);
         Assert.Equal("42", await boot.Machine.Console.RunAsync("echo $((6*7))", cancellationToken: ct));
 
-        await ShutdownAllAsync(ct);
+        await _machines.ShutdownAllAsync(ct);
     }
 
     [Fact]
@@ -121,31 +118,15 @@ public sealed class QemuBootTests : IDisposable
 
     public void Dispose()
     {
-        foreach (QemuMachine machine in _machines.Where(m => m.IsRunning))
-        {
-            machine.KillAsync().GetAwaiter().GetResult();
-        }
-
+        _machines.Dispose();
         _scratch.Dispose();
     }
 
     private async Task<QemuBootResult> StartAsync(QemuProfile profile, QemuBootOptions options, CancellationToken ct)
     {
         QemuBootResult boot = await QemuBoot.StartAsync(profile, options, ct);
-        _machines.Add(boot.Machine);
-        _leaks.Record(boot.Machine);
+        _machines.Record(boot.Machine);
         return boot;
-    }
-
-    private async Task ShutdownAllAsync(CancellationToken ct)
-    {
-        foreach (QemuMachine machine in _machines.Where(m => m.IsRunning))
-        {
-            await machine.ShutdownAsync(timeout: s_shutdown, cancellationToken: ct);
-            Assert.Equal(0, machine.ExitCode);
-        }
-
-        await _leaks.AssertNothingLeftAsync();
     }
 
     /// <summary>Host facts that count how often they are asked; no binary means this host has no QEMU.</summary>
