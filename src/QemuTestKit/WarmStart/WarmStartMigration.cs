@@ -12,6 +12,9 @@ internal static class WarmStartMigration
 {
     public static readonly string[] IncomingArgs = ["-incoming", "defer"];
 
+    private static readonly TimeSpan s_finalizeTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_finalizePoll = TimeSpan.FromMilliseconds(20);
+
     private static readonly (string Name, object? Match)[] s_finished =
     [
         ("MIGRATION", new { data = new { status = "completed" } }),
@@ -43,8 +46,27 @@ internal static class WarmStartMigration
         await WaitFinishedAsync(qmp, "loading the state", timeout, cancellationToken).ConfigureAwait(false);
     }
 
-    public static async Task ContinueAsync(QmpClient qmp, CancellationToken cancellationToken) =>
-        await qmp.ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
+    /// <summary>Continues the paused guest after a save or a load.</summary>
+    /// <exception cref="QmpCommandException">QEMU refused <c>cont</c> (for a save still not finalized after 30 s, that error).</exception>
+    public static async Task ContinueAsync(QmpClient qmp, CancellationToken cancellationToken)
+    {
+        // QEMU 7.2 sends MIGRATION "completed" while the run state is still finish-migrate; a "cont" in that moment fails
+        // with "Migration is not finalized yet" (seen on a loaded host). No event marks the switch to postmigrate, so
+        // the command is retried, bounded.
+        DateTime deadline = DateTime.UtcNow + s_finalizeTimeout;
+        while (true)
+        {
+            try
+            {
+                await qmp.ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (QmpCommandException ex) when (ex.Description.Contains("not finalized", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(s_finalizePoll, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>Quotes for <c>/bin/sh</c>, which QEMU runs <c>exec:</c> URIs through.</summary>
     public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

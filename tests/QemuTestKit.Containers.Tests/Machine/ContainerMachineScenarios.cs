@@ -158,8 +158,6 @@ public abstract class ContainerMachineScenarios
     {
         Launcher = new ContainerQemuLauncher(ContainerOptions),
         Logger = logger,
-        // The files the guest's arguments name, as data: the container launcher mounts or copies them.
-        HostFiles = [TestPrerequisites.Kernel, TestPrerequisites.Initrd],
         // A container start adds seconds on a busy machine; the timer bounds waiting for QMP, not the test.
         QmpTimer = TimeSpan.FromSeconds(90),
     };

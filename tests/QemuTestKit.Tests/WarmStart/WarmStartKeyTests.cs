@@ -1,5 +1,8 @@
+using System.Text.Json;
+using QemuTestKit.Qmp;
 using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Tests.Machine;
+using QemuTestKit.Tests.Qmp;
 
 namespace QemuTestKit.Tests.WarmStart;
 
@@ -91,6 +94,45 @@ public sealed class WarmStartKeyTests
         }
 
         Assert.True(Path.IsPathRooted(dir));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Continue_after_a_save_waits_out_qemus_finish_migrate_moment()
+    {
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        await using (client)
+        await using (server)
+        {
+            Task resume = WarmStartMigration.ContinueAsync(client, TestContext.Current.CancellationToken);
+
+            // QEMU 7.2 right after MIGRATION "completed": the run state is still finish-migrate.
+            JsonElement early = await server.ReceiveAsync();
+            Assert.Equal("cont", early.GetProperty("execute").GetString());
+            await server.ReplyErrorAsync(early, "GenericError", "Migration is not finalized yet");
+            Task<JsonElement> retry = server.ReceiveAsync();
+            Assert.Same(retry, await Task.WhenAny(retry, resume));
+            JsonElement again = await retry;
+            Assert.Equal("cont", again.GetProperty("execute").GetString());
+            await server.ReplyAsync(again, "{}");
+
+            await resume;
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Continue_does_not_retry_other_refusals()
+    {
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        await using (client)
+        await using (server)
+        {
+            Task resume = WarmStartMigration.ContinueAsync(client, TestContext.Current.CancellationToken);
+            JsonElement request = await server.ReceiveAsync();
+            await server.ReplyErrorAsync(request, "GenericError", "Resetting the Virtual Machine is required");
+
+            QmpCommandException ex = await Assert.ThrowsAsync<QmpCommandException>(() => resume);
+            Assert.Contains("Resetting", ex.Description, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
