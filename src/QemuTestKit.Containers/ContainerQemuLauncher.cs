@@ -44,7 +44,7 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
 
     /// <summary>
     /// A launcher for <paramref name="image"/> (<see langword="null"/>: <see cref="QemuContainerOptions.DefaultImage"/>) on
-    /// the engine <c>DOCKER_HOST</c> names. Profiles with <c>"runner": "container"</c> get their launcher from here.
+    /// the engine <c>DOCKER_HOST</c> names. Profiles with <c>"runner": "container"</c> get their launcher from here, through <see cref="ContainerLauncherFactory"/>.
     /// </summary>
     public static ContainerQemuLauncher ForImage(string? image, ILogger? logger = null) =>
         new(new QemuContainerOptions { Image = string.IsNullOrWhiteSpace(image) ? QemuContainerOptions.DefaultImage : image, Logger = logger });

@@ -113,42 +113,35 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         _lease = await VmLimiter.AcquireAsync(testAssembly, cancellationToken).ConfigureAwait(false);
-        Accelerator = QemuProfileArguments.Accelerator(profile);
+
+        // Decided once: the boot line says what QEMU really runs, and the boot runs exactly this plan.
+        QemuLaunchPlan plan = QemuLaunchPlan.Resolve(profile);
+        Accelerator = plan.Accelerator.ToString().ToLowerInvariant();
         Progress($"booting '{profile.Name}' for {_className} ({VmBootLog.Describe(profile)}, {Accelerator.ToUpperInvariant()}; VM {VmLimiter.Running} of at most {VmLimiter.Limit})");
 
         var started = Stopwatch.StartNew();
-        var machineOptions = new QemuMachineOptions
-        {
-            // QEMU writes its own output to <LogDir>/<Name>.log as it runs: straight into the artifacts folder.
-            Name = VmArtifacts.MachineName,
-            LogDir = _artifacts!.Directory,
-            ConsoleLogPath = profile.Console is null ? null : _artifacts.ConsoleLogPath,
-        };
-
-        using var bootTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bootTimeout.CancelAfter(profile.BootTimeout);
-        try
-        {
-            // Boots to the ready pattern and the first prompt, or restores the profile's saved state (warm start).
-            WarmStartResult start = await WarmStartCache.LaunchAsync(
-                profile,
-                p => _machine = QemuProfileMachine.Create(p, machineOptions),
-                new WarmStartOptions
+        QemuBootResult start = await QemuBoot.StartAsync(
+            plan,
+            new QemuBootOptions
+            {
+                // QEMU writes its own output to <LogDir>/<Name>.log as it runs: straight into the artifacts folder.
+                Machine = new QemuMachineOptions
                 {
-                    Progress = Progress,
-                    Launched = machine =>
-                    {
-                        _transcript = machine.Qmp.Transcript;
-                        Progress($"QEMU started (pid {machine.Pid}) and answered QMP in {Seconds(started.Elapsed)}");
-                    },
+                    Name = VmArtifacts.MachineName,
+                    LogDir = _artifacts!.Directory,
+                    ConsoleLogPath = profile.Console is null ? null : _artifacts.ConsoleLogPath,
                 },
-                bootTimeout.Token).ConfigureAwait(false);
-            StartMode = start.Mode;
-        }
-        catch (OperationCanceledException) when (bootTimeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"The boot did not finish within the profile's boot timeout ({Seconds(profile.BootTimeout)}; bootTimeoutSeconds).");
-        }
+                Progress = Progress,
+                MachineCreated = machine => _machine = machine,
+                Launched = machine =>
+                {
+                    _transcript = machine.Qmp.Transcript;
+                    Progress($"QEMU started (pid {machine.Pid}) and answered QMP in {Seconds(started.Elapsed)}");
+                },
+                ContainerLauncher = testAssembly.GetCustomAttribute<QemuContainerLauncherAttribute>()?.Factory,
+            },
+            cancellationToken).ConfigureAwait(false);
+        StartMode = start.StartMode;
 
         BootTime = started.Elapsed;
         Progress(StartMode == WarmStartMode.Restored ? $"'{profile.Name}' restored from its saved state; console answered in {Seconds(BootTime)}"

@@ -68,7 +68,7 @@ internal sealed class ContainerBootSuite : IBenchmarkSuite
     private static async Task<(double Launch, double Boot, double Command, double Shutdown)> BootOnceAsync(IQemuLauncher launcher, CancellationToken cancellationToken)
     {
         TimeSpan timeout = TimeSpan.FromSeconds(180);
-        await using var machine = new QemuMachine(TestPrerequisites.QemuBinary, new QemuMachineOptions { Launcher = launcher, QmpTimer = timeout });
+        await using var machine = new QemuMachine(TestPrerequisites.QemuBinary, new QemuMachineOptions { Launcher = launcher, QmpTimer = timeout, HostFiles = [TestPrerequisites.Kernel, TestPrerequisites.Initrd] });
         machine.AddArgs(
             "-m", "256", "-nodefaults", "-no-reboot", "-kernel", TestPrerequisites.Kernel, "-initrd", TestPrerequisites.Initrd,
             "-append", TestPrerequisites.Append);

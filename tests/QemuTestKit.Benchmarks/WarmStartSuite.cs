@@ -93,7 +93,7 @@ internal sealed class WarmStartSuite : IBenchmarkSuite
     }
 
     private static Task<WarmStartResult> LaunchAsync(QemuProfile profile, WarmStartOptions options, CancellationToken cancellationToken) =>
-        WarmStartCache.LaunchAsync(profile, p => QemuProfileMachine.Create(p), options, cancellationToken);
+        WarmStartCache.LaunchAsync(profile, machineOptions: null, options, cancellationToken);
 
     /// <summary>Runs dotnet and returns its wall time and exit code (a failure's output goes to standard error).</summary>
     private static async Task<(double Seconds, int ExitCode)> DotnetAsync(string[] args, string cache, string? warmStart, CancellationToken cancellationToken)

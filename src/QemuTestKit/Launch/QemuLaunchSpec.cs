@@ -22,13 +22,25 @@ public sealed record QemuLaunchSpec
     public required string SocketDirectory { get; init; }
 
     /// <summary>
-    /// Folders QEMU must see at the same paths (socket, temp and log folders, and the folders of files named on the
-    /// command line): a container launcher bind-mounts them.
+    /// Folders QEMU must see at the same paths (socket, temp and log folders, the folders of the QMP and console sockets
+    /// and of <see cref="HostFiles"/>): a container launcher bind-mounts them.
     /// </summary>
     public required IReadOnlyList<string> SharedDirectories { get; init; }
 
+    /// <summary>
+    /// The host files QEMU opens (kernel, initrd, images; <see cref="QemuLaunchPlan.HostFiles"/> and
+    /// <see cref="QemuMachineOptions.HostFiles"/>): a launcher that cannot share folders copies them.
+    /// </summary>
+    public IReadOnlyList<string> HostFiles { get; init; } = [];
+
     /// <summary>TCP ports QEMU listens on when the launcher said <see cref="IQemuLauncher.QemuCanConnectToHost"/> is false.</summary>
     public IReadOnlyList<int> QemuListenPorts { get; init; } = [];
+
+    /// <summary>The TCP port of the QMP monitor (QEMU's or the machine's listener); null when QMP is on a unix socket or off.</summary>
+    public int? MonitorPort { get; init; }
+
+    /// <summary>The TCP port QEMU's console listens on; null when the console is a unix socket or there is none.</summary>
+    public int? ConsolePort { get; init; }
 
     /// <summary>Descriptors QEMU must inherit (<see cref="QemuMachine.AddFd"/>); only a local launcher can honour them.</summary>
     public IReadOnlyList<int> InheritedFileDescriptors { get; init; } = [];

@@ -24,6 +24,7 @@ public sealed partial class QemuMachine : IAsyncDisposable
 
     private readonly string _binary;
     private readonly List<string> _args;
+    private readonly string[] _hostFiles;
     private readonly IReadOnlyList<string> _wrapper;
     private readonly TimeSpan _qmpTimer;
     private readonly string? _baseTempDir;
@@ -63,6 +64,7 @@ public sealed partial class QemuMachine : IAsyncDisposable
         options ??= new QemuMachineOptions();
         _binary = binary;
         _args = [.. options.Args];
+        _hostFiles = [.. options.HostFiles];
         _wrapper = [.. options.Wrapper];
         _qmpTimer = options.QmpTimer;
         Name = options.Name ?? string.Create(CultureInfo.InvariantCulture, $"qemu-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}");
@@ -87,6 +89,9 @@ public sealed partial class QemuMachine : IAsyncDisposable
 
     /// <summary>The full command line of the last launch: wrapper, binary, base arguments, user arguments (empty before).</summary>
     public IReadOnlyList<string> CommandLine => _fullArgs;
+
+    /// <summary>What the last launch gave its launcher: command line, files, folders and ports as data; null before the first launch.</summary>
+    public QemuLaunchSpec? LaunchSpec { get; private set; }
 
     /// <summary>Whether QEMU runs (the seed's <c>is_running()</c>).</summary>
     public bool IsRunning => _process is { HasExited: false };
@@ -369,12 +374,16 @@ public sealed partial class QemuMachine : IAsyncDisposable
             Arguments = [.. baseArgs, .. _args],
             LogPath = _qemuLogPath,
             SocketDirectory = SockDir,
-            SharedDirectories = SharedDirectories(),
+            HostFiles = _hostFiles,
+            SharedDirectories = SharedDirectories(monitor?.Path, consoleUnixPath),
             QemuListenPorts = listenPorts,
+            MonitorPort = monitor is { IsUnix: false } ? monitor.Port : null,
+            ConsolePort = consolePort > 0 ? consolePort : null,
             InheritedFileDescriptors = [.. _inheritedFds],
             Environment = _environment,
         };
         _fullArgs = spec.CommandLine;
+        LaunchSpec = spec;
         MachineLog.LaunchCommand(_logger, Name, CommandLineText.Format(_fullArgs));
 
         _process = await _launcher.StartAsync(spec, cancellationToken).ConfigureAwait(false);
@@ -559,26 +568,11 @@ public sealed partial class QemuMachine : IAsyncDisposable
         }
     }
 
-    private List<string> SharedDirectories()
+    private List<string> SharedDirectories(string? monitorSocket, string? consoleSocket)
     {
-        var dirs = new List<string> { SockDir, TempDir, LogDir };
-
-        // Files named on the command line (kernel, initrd, images): their folders must be visible to QEMU too.
-        foreach (string arg in _args)
-        {
-            foreach (string part in arg.Replace(",,", "\0", StringComparison.Ordinal).Split(','))
-            {
-                string value = part.Replace('\0', ',');
-                int eq = value.IndexOf('=', StringComparison.Ordinal);
-                string candidate = eq >= 0 && !value.StartsWith('/') ? value[(eq + 1)..] : value;
-                if (candidate.StartsWith('/') && File.Exists(candidate) && Path.GetDirectoryName(candidate) is { } dir)
-                {
-                    dirs.Add(dir);
-                }
-            }
-        }
-
-        return [.. dirs.Distinct(StringComparer.Ordinal)];
+        // Data, not argv read back: the machine's folders, its sockets' folders and the folders of the host files it was given.
+        IEnumerable<string?> folders = [SockDir, TempDir, LogDir, .. new[] { monitorSocket, consoleSocket }.Concat(_hostFiles).Select(Path.GetDirectoryName)];
+        return [.. folders.OfType<string>().Where(f => f.Length > 0).Distinct(StringComparer.Ordinal)];
     }
 
     private static int FreeTcpPort()

@@ -8,6 +8,12 @@ public sealed record QemuMachineOptions
     /// <summary>Extra arguments for QEMU (the seed's <c>args</c>), after the machine's base arguments.</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 
+    /// <summary>
+    /// Host files QEMU opens through <see cref="Args"/> (kernel, images): data for a launcher that runs QEMU elsewhere,
+    /// which makes them visible at the same paths. The kit never reads them back out of the arguments.
+    /// </summary>
+    public IReadOnlyList<string> HostFiles { get; init; } = [];
+
     /// <summary>A command prefix for the QEMU binary (the seed's <c>wrapper</c>), e.g. <c>["gdb", "--args"]</c> or <c>["valgrind"]</c>.</summary>
     public IReadOnlyList<string> Wrapper { get; init; } = [];
 

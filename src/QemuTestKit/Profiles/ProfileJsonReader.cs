@@ -54,7 +54,7 @@ internal static partial class ProfileJsonReader
                     profile = profile with { Smp = ctx.PositiveInt(property.Name, value) };
                     break;
                 case "accel":
-                    profile = profile with { Accel = ctx.OneOf(property.Name, value, "auto", "kvm", "tcg") };
+                    profile = profile with { Accel = ProfileEnum.Parse<QemuAccelerator>(ctx.OneOf(property.Name, value, ProfileEnum.Names<QemuAccelerator>()), property.Name) };
                     break;
                 case "kernel":
                     profile = profile with { Kernel = ctx.Path(property.Name, value, baseDirectory) };
@@ -100,7 +100,7 @@ internal static partial class ProfileJsonReader
                     profile = profile with { WarmStart = ctx.Bool(property.Name, value) };
                     break;
                 case "runner":
-                    profile = profile with { Runner = ctx.OneOf(property.Name, value, "local", "container") };
+                    profile = profile with { Runner = ProfileEnum.Parse<QemuRunner>(ctx.OneOf(property.Name, value, ProfileEnum.Names<QemuRunner>()), property.Name) };
                     break;
                 case "containerImage":
                     profile = profile with { ContainerImage = ctx.String(property.Name, value) };

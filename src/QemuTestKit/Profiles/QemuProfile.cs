@@ -41,7 +41,7 @@ public sealed record QemuProfile
     public int? Smp { get; init; }
 
     /// <summary>Accelerator: <c>auto</c> (KVM when <c>/dev/kvm</c> is usable, else TCG), <c>kvm</c> or <c>tcg</c>.</summary>
-    public string Accel { get; init; } = "auto";
+    public QemuAccelerator Accel { get; init; } = QemuAccelerator.Auto;
 
     /// <summary>Absolute path of the kernel to boot directly (<c>-kernel</c>), if any.</summary>
     public string? Kernel { get; init; }
@@ -80,7 +80,7 @@ public sealed record QemuProfile
     public bool WarmStart { get; init; }
 
     /// <summary>Where QEMU runs: <c>local</c> (a process on this machine) or <c>container</c>.</summary>
-    public string Runner { get; init; } = "local";
+    public QemuRunner Runner { get; init; } = QemuRunner.Local;
 
     /// <summary>The container image for <see cref="Runner"/> <c>container</c>.</summary>
     public string? ContainerImage { get; init; }

@@ -3,36 +3,16 @@ using System.Globalization;
 namespace QemuTestKit;
 
 /// <summary>
-/// Turns a profile into QEMU arguments. The machine type and the console are not here: QemuMachine adds them itself
+/// Writes a launch plan as QEMU arguments: the one argv writer for profiles (nothing reads argv back). The machine type and the console are not here: QemuMachine adds them itself
 /// (<c>SetMachine</c>, <c>SetConsole</c>) because it owns the console socket.
 /// </summary>
 internal static class QemuProfileArguments
 {
-    /// <summary>
-    /// The accelerator QEMU gets for this profile: <c>kvm</c> or <c>tcg</c>. <c>auto</c> takes KVM when it is usable;
-    /// <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c> or <c>tcg</c>) overrides <c>auto</c> for a whole run.
-    /// </summary>
-    public static string Accelerator(QemuProfile profile, Func<string, bool>? kvmUsable = null)
+    /// <summary>QEMU's arguments for a plan: its decided accelerator and drives, the rest from its profile.</summary>
+    public static IReadOnlyList<string> Build(QemuLaunchPlan plan)
     {
-        ArgumentNullException.ThrowIfNull(profile);
-        if (profile.Accel is "kvm" or "tcg")
-        {
-            return profile.Accel;
-        }
-
-        string? forced = kvmUsable is null ? Environment.GetEnvironmentVariable(KvmProbe.AccelEnvironmentVariable) : null;
-        if (forced is "kvm" or "tcg")
-        {
-            return forced;
-        }
-
-        kvmUsable ??= arch => KvmProbe.IsUsable(arch, () => QemuBinaryLocator.Resolve(profile));
-        return kvmUsable(profile.Arch) ? "kvm" : "tcg";
-    }
-
-    public static IReadOnlyList<string> Build(QemuProfile profile, Func<string, bool>? kvmUsable = null)
-    {
-        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(plan);
+        QemuProfile profile = plan.Profile;
         var args = new List<string>();
 
         // Without -nodefaults QEMU adds a NIC, a VGA card, a floppy and a CD-ROM nobody asked for: slower to boot, and
@@ -42,7 +22,7 @@ internal static class QemuProfileArguments
             args.Add("-nodefaults");
         }
 
-        args.AddRange(["-accel", Accelerator(profile, kvmUsable)]);
+        args.AddRange(["-accel", ProfileEnum.Name(plan.Accelerator)]);
         if (profile.Memory is not null)
         {
             args.AddRange(["-m", profile.Memory]);
@@ -70,7 +50,7 @@ internal static class QemuProfileArguments
             args.Add("-no-reboot");
         }
 
-        foreach (QemuDrive drive in profile.Drives)
+        foreach (QemuDrive drive in plan.Drives)
         {
             args.AddRange(["-drive", DriveOption(drive)]);
         }

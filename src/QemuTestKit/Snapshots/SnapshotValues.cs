@@ -82,32 +82,9 @@ public sealed record SnapshotValues
             ConsoleLog = machine.ConsoleLogPath,
             Name = machine.Name,
             Pid = machine.Pid,
-            MonitorPort = ChardevPort(machine.CommandLine, "mon"),
-            ConsolePort = ChardevPort(machine.CommandLine, "console"),
+            MonitorPort = machine.LaunchSpec?.MonitorPort,
+            ConsolePort = machine.LaunchSpec?.ConsolePort,
             Placeholders = placeholders ?? new Dictionary<string, string>(),
         };
-    }
-
-    // The machine picks free ports for its own monitor and console chardevs when it cannot use unix sockets.
-    private static int? ChardevPort(IReadOnlyList<string> commandLine, string id)
-    {
-        for (int i = 0; i + 1 < commandLine.Count; i++)
-        {
-            if (commandLine[i] != "-chardev" || !commandLine[i + 1].StartsWith($"socket,id={id},", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            foreach (string part in commandLine[i + 1].Split(','))
-            {
-                if (part.StartsWith("port=", StringComparison.Ordinal)
-                    && int.TryParse(part.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port))
-                {
-                    return port;
-                }
-            }
-        }
-
-        return null;
     }
 }

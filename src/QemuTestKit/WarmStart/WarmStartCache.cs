@@ -87,51 +87,44 @@ public static class WarmStartCache
             return $"profile '{profile.Name}' has no console prompt, so a restored guest cannot be seen to answer";
         }
 
-        return profile.Runner != "local" ? $"warm start runs QEMU locally only (profile '{profile.Name}' has runner '{profile.Runner}')" : null;
+        return profile.Runner != QemuRunner.Local ? $"warm start runs QEMU locally only (profile '{profile.Name}' has runner '{ProfileEnum.Name(profile.Runner)}')" : null;
     }
-
-    /// <summary>
-    /// Brings a machine of <paramref name="profile"/> to ready, created with <paramref name="machineOptions"/> (the
-    /// profile's arguments come first): see <see cref="LaunchAsync(QemuProfile, Func{QemuProfile, QemuMachine}, WarmStartOptions?, CancellationToken)"/>.
-    /// </summary>
-    /// <exception cref="QemuLaunchException">QEMU could not start.</exception>
-    /// <exception cref="QemuConsoleException">A failure pattern appeared, or the console closed, during a cold boot.</exception>
-    /// <exception cref="TimeoutException">The cold boot did not reach the ready pattern within the profile's boot timeout.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static Task<WarmStartResult> LaunchAsync(
-        QemuProfile profile,
-        QemuMachineOptions? machineOptions = null,
-        WarmStartOptions? options = null,
-        CancellationToken cancellationToken = default) =>
-        LaunchAsync(profile, p => QemuProfileMachine.Create(p, machineOptions), options, cancellationToken);
 
     /// <summary>
     /// Brings a machine of <paramref name="profile"/> to ready: restored from the profile's saved state when there is
     /// one, else booted cold (and, when warm start applies, saved for the next caller). With warm start off this is a
-    /// cold boot to the ready pattern and nothing else.
+    /// cold boot to the ready pattern and nothing else. The same boot as <see cref="QemuBoot.StartAsync(QemuProfile, QemuBootOptions?, CancellationToken)"/>,
+    /// without its overall deadline.
     /// </summary>
     /// <param name="profile">What to run.</param>
-    /// <param name="createMachine">
-    /// Creates (does not launch) the machine for a profile: a new <see cref="QemuMachine"/> with the profile's arguments
-    /// and the caller's own options (the other overload does this for you). It may be called twice when a restore fails. For profiles with writable
-    /// drives it gets the profile without drives and extra arguments: the kit adds them itself, pointing the drives at
-    /// the machine's disk layers.
-    /// </param>
+    /// <param name="machineOptions">The machine's settings; its arguments come after the profile's.</param>
     /// <param name="options">Cache folder, progress, logging; optional.</param>
     /// <param name="cancellationToken">Cancels the launch (the machine is killed and cleaned up); pass the boot deadline here.</param>
     /// <returns>The running machine, which the caller owns, and how it was started.</returns>
+    /// <exception cref="FileNotFoundException">The profile's QEMU binary was not found.</exception>
     /// <exception cref="QemuLaunchException">QEMU could not start.</exception>
     /// <exception cref="QemuConsoleException">A failure pattern appeared, or the console closed, during a cold boot.</exception>
     /// <exception cref="TimeoutException">The cold boot did not reach the ready pattern within the profile's boot timeout.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static Task<WarmStartResult> LaunchAsync(
+    public static async Task<WarmStartResult> LaunchAsync(
         QemuProfile profile,
-        Func<QemuProfile, QemuMachine> createMachine,
+        QemuMachineOptions? machineOptions = null,
         WarmStartOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        ArgumentNullException.ThrowIfNull(createMachine);
-        return new WarmStartLauncher(profile, createMachine, options ?? new WarmStartOptions(), s_broken).RunAsync(cancellationToken);
+        var boot = new QemuBootOptions
+        {
+            Machine = machineOptions,
+            Logger = options?.Logger,
+            Progress = options?.Progress,
+            Launched = options?.Launched,
+            WarmStart = options,
+        };
+        return (await QemuBoot.RunAsync(QemuLaunchPlan.Resolve(profile, boot.Host), boot, cancellationToken).ConfigureAwait(false)).Start;
     }
+
+    /// <summary>Warm start around one boot: restore, or boot cold through <paramref name="boot"/> (and save).</summary>
+    internal static Task<WarmStartResult> WrapAsync(ProfileBoot boot, QemuBootOptions options, CancellationToken cancellationToken) =>
+        new WarmStartLauncher(boot, options.WarmStart ?? new WarmStartOptions(), options.Logger, options.Progress, s_broken).RunAsync(cancellationToken);
 }

@@ -19,8 +19,11 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
 
     private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Modified), string> s_fileHashes = new();
 
-    public static async Task<WarmStartKey> ComputeAsync(QemuProfile profile, string binary, CancellationToken cancellationToken)
+    /// <summary>The key of a plan's saved state: its binary and the device-shaping arguments it decided.</summary>
+    public static async Task<WarmStartKey> ComputeAsync(QemuLaunchPlan plan, CancellationToken cancellationToken)
     {
+        QemuProfile profile = plan.Profile;
+        string binary = plan.Binary;
         string version = await QemuVersionAsync(binary, cancellationToken).ConfigureAwait(false);
         var files = new JsonObject();
         if (profile.Kernel is not null)
@@ -50,7 +53,7 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
             ["format"] = FormatVersion,
             ["binary"] = binary,
             ["qemuVersion"] = version,
-            ["arguments"] = new JsonArray([.. DeviceArguments(profile).Select(a => (JsonNode?)JsonValue.Create(a))]),
+            ["arguments"] = new JsonArray([.. DeviceArguments(plan).Select(a => (JsonNode?)JsonValue.Create(a))]),
             ["readyPattern"] = profile.ReadyPattern,
             ["prompt"] = profile.Prompt,
             ["files"] = files,
@@ -61,29 +64,26 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
     }
 
     /// <summary>
-    /// The arguments that shape the guest, as the machine gets them, with file paths replaced by placeholders (their
-    /// contents are hashed separately): the same guest booted from another folder reuses the state.
+    /// The arguments that shape the guest, as the plan writes them, with placeholders for the file paths (their contents
+    /// are hashed separately): the same guest booted from another folder reuses the state. The plan is written with the
+    /// placeholders in place, not written and then searched for its paths.
     /// </summary>
-    public static IReadOnlyList<string> DeviceArguments(QemuProfile profile)
+    public static IReadOnlyList<string> DeviceArguments(QemuLaunchPlan plan)
     {
-        var args = new List<string>
+        QemuProfile profile = plan.Profile;
+        QemuLaunchPlan placeholders = plan with
         {
-            "machine=" + (profile.Machine ?? "(default)"),
-            profile.Console is { } console
+            Profile = profile with { Kernel = profile.Kernel is null ? null : "<kernel>", Initrd = profile.Initrd is null ? null : "<initrd>" },
+            Drives = [.. plan.Drives.Select((drive, i) => drive with { Path = string.Create(CultureInfo.InvariantCulture, $"<drive{i}>") })],
+        };
+        return
+        [
+            "machine=" + (plan.MachineType ?? "(default)"),
+            plan.Console is { } console
                 ? string.Create(CultureInfo.InvariantCulture, $"console={console.Device ?? "serial"}:{console.Index}")
                 : "console=(none)",
-        };
-        foreach (string arg in QemuProfileArguments.Build(profile with { Drives = [] }))
-        {
-            args.Add(arg == profile.Kernel ? "<kernel>" : arg == profile.Initrd ? "<initrd>" : arg);
-        }
-
-        for (int i = 0; i < profile.Drives.Count; i++)
-        {
-            args.AddRange(["-drive", QemuProfileArguments.DriveOption(profile.Drives[i] with { Path = string.Create(CultureInfo.InvariantCulture, $"<drive{i}>") })]);
-        }
-
-        return args;
+            .. placeholders.Arguments,
+        ];
     }
 
     private static async Task<string> QemuVersionAsync(string binary, CancellationToken cancellationToken)

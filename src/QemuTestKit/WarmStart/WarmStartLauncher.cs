@@ -1,24 +1,28 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using QemuTestKit.Qmp;
 
 namespace QemuTestKit;
 
-/// <summary>One <c>WarmStartCache.LaunchAsync</c> call: decide cold, save or restore, and carry it out.</summary>
+/// <summary>
+/// One boot wrapped by warm start: decide cold, save or restore, and carry it out. Every machine comes from the
+/// <see cref="ProfileBoot"/> it wraps; warm start only derives a plan with disk layers and adds <c>-incoming</c>.
+/// </summary>
 internal sealed class WarmStartLauncher(
-    QemuProfile profile,
-    Func<QemuProfile, QemuMachine> createMachine,
+    ProfileBoot boot,
     WarmStartOptions options,
+    ILogger? logger,
+    Action<string>? progress,
     ConcurrentDictionary<string, string> broken)
 {
     private static readonly TimeSpan s_saveTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan s_deleteLockTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly ILogger _logger = options.Logger ?? NullLogger.Instance;
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly QemuProfile profile = boot.Profile;
 
     /// <summary>Which disks a machine gets: the profile's as they are, layers over the images, or layers over a saved state.</summary>
     private enum Disks
@@ -32,18 +36,17 @@ internal sealed class WarmStartLauncher(
     {
         if (WarmStartCache.DisabledReason(profile, options.Enabled) is { } off)
         {
-            (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+            (QemuMachine machine, TimeSpan ready) = await boot.ColdAsync(null, cancellationToken).ConfigureAwait(false);
             return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Detail = off };
         }
 
-        string binary = QemuBinaryLocator.Resolve(profile);
-        WarmStartKey key = await WarmStartKey.ComputeAsync(profile, binary, cancellationToken).ConfigureAwait(false);
+        WarmStartKey key = await WarmStartKey.ComputeAsync(boot.Plan, cancellationToken).ConfigureAwait(false);
         var state = new WarmStartState(options.CacheDirectory ?? WarmStartCache.DefaultDirectory, key.Hash);
-        Directory.CreateDirectory(state.CacheDirectory);
+        state.CreateCacheDirectory();
 
         if (broken.TryGetValue(state.Directory, out string? earlier))
         {
-            (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+            (QemuMachine machine, TimeSpan ready) = await boot.ColdAsync(null, cancellationToken).ConfigureAwait(false);
             return new WarmStartResult(machine, WarmStartMode.Cold, ready)
             {
                 Key = key.Hash,
@@ -61,7 +64,7 @@ internal sealed class WarmStartLauncher(
                 {
                     string warning = $"gave up after {Seconds(lockTimeout)} waiting for another class or process to save the state of '{profile.Name}' ({state.LockPath}); booting cold";
                     Warn(warning);
-                    (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+                    (QemuMachine machine, TimeSpan ready) = await boot.ColdAsync(null, cancellationToken).ConfigureAwait(false);
                     return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Key = key.Hash, Warning = warning };
                 }
 
@@ -75,17 +78,28 @@ internal sealed class WarmStartLauncher(
             Step($"another class or process saved the state of '{profile.Name}' while this one waited");
         }
 
-        (WarmStartResult? restored, string? failure) = await TryRestoreAsync(state, key, cancellationToken).ConfigureAwait(false);
+        (WarmStartResult? restored, string? failure, bool corrupt) = await TryRestoreAsync(state, key, cancellationToken).ConfigureAwait(false);
         if (restored is not null)
         {
             return restored;
         }
 
-        string restoreWarning = $"restoring '{profile.Name}' from {state.Directory} failed, so the state was deleted and the VM booted cold: {failure}";
+        // Not tried again in this process either way; only a state QEMU rejected is deleted for everyone. A restore that
+        // merely ran out of time (a loaded host) proves nothing against a state other classes and processes share.
         broken[state.Directory] = failure!;
-        await DeleteStateAsync(state, buildId, cancellationToken).ConfigureAwait(false);
+        string restoreWarning;
+        if (corrupt)
+        {
+            restoreWarning = $"restoring '{profile.Name}' from {state.Directory} failed, so the state was deleted and the VM booted cold: {failure}";
+            await DeleteStateAsync(state, buildId, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            restoreWarning = $"restoring '{profile.Name}' from {state.Directory} timed out, so the VM booted cold; the state is kept (a timeout does not prove it corrupt): {failure}";
+        }
+
         Warn(restoreWarning);
-        (QemuMachine coldMachine, TimeSpan coldReady) = await BootColdToPromptAsync(Disks.AsProfile, cancellationToken).ConfigureAwait(false);
+        (QemuMachine coldMachine, TimeSpan coldReady) = await boot.ColdAsync(null, cancellationToken).ConfigureAwait(false);
         return new WarmStartResult(coldMachine, WarmStartMode.Cold, coldReady) { Key = key.Hash, Warning = restoreWarning };
     }
 
@@ -93,7 +107,7 @@ internal sealed class WarmStartLauncher(
     private async Task<WarmStartResult> BootAndSaveAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
     {
         // Saved at the prompt, so that a restored guest is at the prompt too and a newline proves it answers.
-        (QemuMachine machine, TimeSpan ready) = await BootColdToPromptAsync(Disks.OverImages, cancellationToken).ConfigureAwait(false);
+        (QemuMachine machine, TimeSpan ready) = await boot.ColdAsync(Layers(Disks.OverImages, null), cancellationToken).ConfigureAwait(false);
         string? buildDirectory = null;
         try
         {
@@ -103,13 +117,15 @@ internal sealed class WarmStartLauncher(
             string? warning = null;
             try
             {
+                // QEMU's "cat > state" truncates this file and keeps its mode: private from the first byte.
+                WarmStartState.CreatePrivateFile(statePath);
                 await WarmStartMigration.SaveAsync(machine.Qmp, statePath, s_saveTimeout, cancellationToken).ConfigureAwait(false);
                 for (int i = 0; i < profile.Drives.Count; i++)
                 {
                     if (WarmStartDisks.NeedsLayer(profile.Drives[i]))
                     {
                         // The guest is paused and QEMU flushed its disks: this layer matches the saved RAM exactly.
-                        File.Copy(Path.Combine(machine.TempDir, WarmStartState.DiskName(i)), Path.Combine(buildDirectory, WarmStartState.DiskName(i)));
+                        WarmStartState.CopyPrivate(Path.Combine(machine.TempDir, WarmStartState.DiskName(i)), Path.Combine(buildDirectory, WarmStartState.DiskName(i)));
                     }
                 }
 
@@ -119,7 +135,7 @@ internal sealed class WarmStartLauncher(
                 buildDirectory = null;
                 Step($"saved the state of '{profile.Name}' ({bytes / (1024.0 * 1024.0):0.#} MB) in {Seconds(saving.Elapsed)} to {state.Directory}");
             }
-            catch (Exception ex) when (ex is QemuMachineException or QmpCommandException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is QemuMachineException or QmpCommandException or TimeoutException or IOException or UnauthorizedAccessException)
             {
                 warning = $"saving the state of '{profile.Name}' failed; this VM runs on cold and the next one boots cold too: {ex.Message}";
                 Warn(warning);
@@ -136,7 +152,7 @@ internal sealed class WarmStartLauncher(
         }
         catch
         {
-            await StopQuietlyAsync(machine).ConfigureAwait(false);
+            await ProfileBoot.StopQuietlyAsync(machine).ConfigureAwait(false);
             throw;
         }
         finally
@@ -148,16 +164,19 @@ internal sealed class WarmStartLauncher(
         }
     }
 
-    private async Task<(WarmStartResult? Result, string? Failure)> TryRestoreAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Restores a machine from the saved state. On failure returns why, and whether the failure proves the state corrupt:
+    /// QEMU rejected it (the migration failed, QEMU exited while loading, a command failed). A timeout does not.
+    /// </summary>
+    private async Task<(WarmStartResult? Result, string? Failure, bool Corrupt)> TryRestoreAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
         QemuMachine? machine = null;
         try
         {
-            machine = await CreateAsync(Disks.OverState, state, cancellationToken).ConfigureAwait(false);
+            machine = await boot.CreateAsync(Layers(Disks.OverState, state), cancellationToken).ConfigureAwait(false);
             machine.AddArgs(WarmStartMigration.IncomingArgs);
-            await machine.LaunchAsync(cancellationToken).ConfigureAwait(false);
-            options.Launched?.Invoke(machine);
+            await boot.LaunchAsync(machine, cancellationToken).ConfigureAwait(false);
             await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
 
@@ -166,7 +185,7 @@ internal sealed class WarmStartLauncher(
             await machine.Console.WaitForAsync(machine.Console.Prompt, null, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             TimeSpan ready = started.Elapsed;
             Step($"restored '{profile.Name}' from {state.Directory}; its console answered {Seconds(ready)} after QEMU started");
-            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory }, null);
+            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory }, null, false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is QemuMachineException or QmpConnectionException
             or QmpCommandException or QemuConsoleException or TimeoutException or IOException)
@@ -174,17 +193,17 @@ internal sealed class WarmStartLauncher(
             string output = "";
             if (machine is not null)
             {
-                await StopQuietlyAsync(machine).ConfigureAwait(false);
+                await ProfileBoot.StopQuietlyAsync(machine).ConfigureAwait(false);
                 output = string.IsNullOrWhiteSpace(machine.Log) ? "" : $" (QEMU output: {machine.Log.Trim().ReplaceLineEndings(" | ")})";
             }
 
-            return (null, $"{ex.GetType().Name}: {ex.Message}{output}");
+            return (null, $"{ex.GetType().Name}: {ex.Message}{output}", ex is not TimeoutException);
         }
         catch
         {
             if (machine is not null)
             {
-                await StopQuietlyAsync(machine).ConfigureAwait(false);
+                await ProfileBoot.StopQuietlyAsync(machine).ConfigureAwait(false);
             }
 
             throw;
@@ -192,84 +211,26 @@ internal sealed class WarmStartLauncher(
     }
 
     /// <summary>
-    /// Boots cold to the ready pattern and then the shell prompt, if the profile has one: every machine is handed over
-    /// at a clean prompt, restored or not, so the first command a test sends is not mixed with the shell's banner.
+    /// The layering of a machine's plan: no change for a profile without writable drives; else each writable drive
+    /// becomes a qcow2 layer in the machine's temp folder (which it removes at shutdown) over the image or the saved disk.
     /// </summary>
-    private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdToPromptAsync(Disks disks, CancellationToken cancellationToken)
+    private Func<QemuMachine, CancellationToken, Task<QemuLaunchPlan>>? Layers(Disks disks, WarmStartState? state)
     {
-        (QemuMachine machine, TimeSpan ready) = await BootColdAsync(disks, cancellationToken).ConfigureAwait(false);
-        if (profile.Prompt is null || profile.Console is null)
+        if (disks == Disks.AsProfile || !boot.Plan.Drives.Any(WarmStartDisks.NeedsLayer))
         {
-            return (machine, ready);
+            return null;
         }
 
-        try
+        return async (machine, cancellationToken) =>
         {
-            TimeSpan left = profile.BootTimeout - ready;
-            await machine.Console.WaitForAsync(machine.Console.Prompt, null, left > TimeSpan.Zero ? left : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-            return (machine, ready);
-        }
-        catch
-        {
-            await StopQuietlyAsync(machine).ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>Boots cold to the ready pattern, like a machine without warm start.</summary>
-    private async Task<(QemuMachine Machine, TimeSpan Ready)> BootColdAsync(Disks disks, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.StartNew();
-        QemuMachine machine = await CreateAsync(disks, null, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await machine.LaunchAsync(cancellationToken).ConfigureAwait(false);
-            options.Launched?.Invoke(machine);
-            if (profile.Console is not null)
+            string binary = boot.Plan.Binary;
+            var drives = new List<QemuDrive>(boot.Plan.Drives.Count);
+            for (int i = 0; i < boot.Plan.Drives.Count; i++)
             {
-                QemuProfileMachine.ConfigureConsole(profile, machine.Console);
-            }
-
-            if (profile.ReadyPattern is not null)
-            {
-                TimeSpan left = profile.BootTimeout - started.Elapsed;
-                await machine.Console.WaitForAsync(
-                    new Regex(profile.ReadyPattern, RegexOptions.CultureInvariant),
-                    QemuProfileMachine.FailurePatterns(profile),
-                    left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1),
-                    cancellationToken).ConfigureAwait(false);
-            }
-
-            return (machine, started.Elapsed);
-        }
-        catch
-        {
-            await StopQuietlyAsync(machine).ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Creates the machine. With disk layers, the drives (and the extra arguments after them, to keep QEMU's device
-    /// order) are added here, pointing at qcow2 layers in the machine's temp folder, which it removes at shutdown.
-    /// </summary>
-    private async Task<QemuMachine> CreateAsync(Disks disks, WarmStartState? state, CancellationToken cancellationToken)
-    {
-        if (disks == Disks.AsProfile || !profile.Drives.Any(WarmStartDisks.NeedsLayer))
-        {
-            return createMachine(profile);
-        }
-
-        QemuMachine machine = createMachine(profile with { Drives = [], Args = [] });
-        string binary = QemuBinaryLocator.Resolve(profile);
-        try
-        {
-            for (int i = 0; i < profile.Drives.Count; i++)
-            {
-                QemuDrive drive = profile.Drives[i];
+                QemuDrive drive = boot.Plan.Drives[i];
                 if (!WarmStartDisks.NeedsLayer(drive))
                 {
-                    machine.AddArgs("-drive", QemuProfileArguments.DriveOption(drive));
+                    drives.Add(drive);
                     continue;
                 }
 
@@ -278,18 +239,11 @@ internal sealed class WarmStartLauncher(
                     ? (state!.DiskPath(i), "qcow2")
                     : (drive.Path, await WarmStartDisks.FormatAsync(binary, drive, cancellationToken).ConfigureAwait(false));
                 await WarmStartDisks.CreateOverlayAsync(binary, backing, format, layer, cancellationToken).ConfigureAwait(false);
-                machine.AddArgs("-drive", QemuProfileArguments.DriveOption(drive with { Path = layer, Format = "qcow2", Snapshot = false }));
+                drives.Add(drive with { Path = layer, Format = "qcow2", Snapshot = false });
             }
 
-            machine.AddArgs([.. profile.Args]);
-            return machine;
-        }
-        catch
-        {
-            // Never launched, so the machine will not remove its temp folder itself.
-            WarmStartState.DeleteQuietly(machine.TempDir);
-            throw;
-        }
+            return boot.Plan with { Drives = drives };
+        };
     }
 
     private async Task DeleteStateAsync(WarmStartState state, string? buildId, CancellationToken cancellationToken)
@@ -309,29 +263,16 @@ internal sealed class WarmStartLauncher(
         }
     }
 
-    private static async Task StopQuietlyAsync(QemuMachine machine)
-    {
-        try
-        {
-            await machine.KillAsync(CancellationToken.None).ConfigureAwait(false);
-            await machine.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is QemuMachineException or TimeoutException or IOException or InvalidOperationException)
-        {
-            // The caller's exception says what went wrong; this one would hide it.
-        }
-    }
-
     private void Step(string message)
     {
         WarmStartLog.Step(_logger, message);
-        options.Progress?.Invoke("warm start: " + message);
+        progress?.Invoke("warm start: " + message);
     }
 
     private void Warn(string message)
     {
         WarmStartLog.Warning(_logger, message);
-        options.Progress?.Invoke("warm start WARNING: " + message);
+        progress?.Invoke("warm start WARNING: " + message);
     }
 
     private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s";

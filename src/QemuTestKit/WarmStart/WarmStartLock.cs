@@ -37,7 +37,7 @@ internal sealed class WarmStartLock : IDisposable
             {
                 try
                 {
-                    var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    var file = new FileStream(path, WarmStartState.PrivateFileOptions(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
                     return new WarmStartLock(local, file);
                 }
                 catch (IOException) when (DateTime.UtcNow < deadline)

@@ -12,6 +12,9 @@ internal static class WarmStartMigration
 {
     public static readonly string[] IncomingArgs = ["-incoming", "defer"];
 
+    private static readonly TimeSpan s_finalizeTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_finalizePoll = TimeSpan.FromMilliseconds(20);
+
     private static readonly (string Name, object? Match)[] s_finished =
     [
         ("MIGRATION", new { data = new { status = "completed" } }),
@@ -21,6 +24,7 @@ internal static class WarmStartMigration
 
     /// <summary>Stops the guest and writes its state to <paramref name="statePath"/>; the guest stays paused (call <see cref="ContinueAsync"/>).</summary>
     /// <exception cref="QemuMachineException">The migration failed (QEMU's reason in the message).</exception>
+    /// <exception cref="TimeoutException">The migration did not finish within <paramref name="timeout"/>.</exception>
     public static async Task SaveAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await EnableEventsAsync(qmp, cancellationToken).ConfigureAwait(false);
@@ -31,6 +35,7 @@ internal static class WarmStartMigration
 
     /// <summary>Loads the state into a machine started with <see cref="IncomingArgs"/>; the guest stays paused (call <see cref="ContinueAsync"/>).</summary>
     /// <exception cref="QemuMachineException">The migration failed.</exception>
+    /// <exception cref="TimeoutException">The migration did not finish within <paramref name="timeout"/>.</exception>
     /// <exception cref="QmpConnectionException">QEMU exited (it does when an incoming migration fails to load).</exception>
     public static async Task LoadAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -41,8 +46,27 @@ internal static class WarmStartMigration
         await WaitFinishedAsync(qmp, "loading the state", timeout, cancellationToken).ConfigureAwait(false);
     }
 
-    public static async Task ContinueAsync(QmpClient qmp, CancellationToken cancellationToken) =>
-        await qmp.ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
+    /// <summary>Continues the paused guest after a save or a load.</summary>
+    /// <exception cref="QmpCommandException">QEMU refused <c>cont</c> (for a save still not finalized after 30 s, that error).</exception>
+    public static async Task ContinueAsync(QmpClient qmp, CancellationToken cancellationToken)
+    {
+        // QEMU 7.2 sends MIGRATION "completed" while the run state is still finish-migrate; a "cont" in that moment fails
+        // with "Migration is not finalized yet" (seen on a loaded host). No event marks the switch to postmigrate, so
+        // the command is retried, bounded.
+        DateTime deadline = DateTime.UtcNow + s_finalizeTimeout;
+        while (true)
+        {
+            try
+            {
+                await qmp.ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (QmpCommandException ex) when (ex.Description.Contains("not finalized", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(s_finalizePoll, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>Quotes for <c>/bin/sh</c>, which QEMU runs <c>exec:</c> URIs through.</summary>
     public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
@@ -62,7 +86,8 @@ internal static class WarmStartMigration
         }
         catch (TimeoutException ex)
         {
-            throw new QemuMachineException($"Warm start: {what} did not finish within {timeout.TotalSeconds:0.#} s.", ex);
+            // Stays a TimeoutException: a slow load on a busy host says nothing about the state, a failed one does.
+            throw new TimeoutException($"Warm start: {what} did not finish within {timeout.TotalSeconds:0.#} s.", ex);
         }
 
         string? status = finished.Data.TryGetProperty("status", out JsonElement s) ? s.GetString() : null;

@@ -10,10 +10,18 @@ namespace QemuTestKit;
 /// version, creation time). The folder is written under a temporary name and renamed into place, so a folder that
 /// exists is complete.
 /// </summary>
+/// <remarks>
+/// Private to the user: folders 0700, files 0600. A state holds the guest's whole RAM, and whatever secrets a test put
+/// into the guest before the save; nobody else on the host may read it, nor swap in a state of their own.
+/// </remarks>
 internal sealed class WarmStartState
 {
     public const string StateFile = "state";
     public const string MetadataFile = "metadata.json";
+
+    public const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    public const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     public WarmStartState(string cacheDirectory, string key)
     {
@@ -58,7 +66,7 @@ internal sealed class WarmStartState
     /// <summary>A fresh folder beside the final one, to write a new state into before <see cref="Publish"/>; call with the lock held.</summary>
     public string CreateBuildDirectory()
     {
-        System.IO.Directory.CreateDirectory(CacheDirectory);
+        CreateCacheDirectory();
 
         // With the lock held nobody else builds this key: any build folder of it is left from a process that died.
         foreach (string stale in System.IO.Directory.EnumerateDirectories(CacheDirectory, $".build-{Key}-*"))
@@ -67,8 +75,58 @@ internal sealed class WarmStartState
         }
 
         string path = Path.Combine(CacheDirectory, $".build-{Key}-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(path);
+        CreatePrivateDirectory(path);
         return path;
+    }
+
+    /// <summary>Creates the cache folder 0700, and takes group and other access away from one made before (by an older kit).</summary>
+    public void CreateCacheDirectory()
+    {
+        CreatePrivateDirectory(CacheDirectory);
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(CacheDirectory) & ~PrivateDirectoryMode) != 0)
+        {
+            File.SetUnixFileMode(CacheDirectory, File.GetUnixFileMode(CacheDirectory) & PrivateDirectoryMode);
+        }
+    }
+
+    /// <summary>Creates (or truncates) a file readable and writable by this user only.</summary>
+    public static void CreatePrivateFile(string path)
+    {
+        using var stream = new FileStream(path, PrivateFileOptions(FileMode.Create, FileAccess.Write, FileShare.Read));
+    }
+
+    /// <summary>Options that create a file 0600 (on Unix; Windows has no such mode bits).</summary>
+    public static FileStreamOptions PrivateFileOptions(FileMode mode, FileAccess access, FileShare share)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = access, Share = share };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = PrivateFileMode;
+        }
+
+        return options;
+    }
+
+    /// <summary>Copies a file into the state, private (<see cref="File.Copy(string, string)"/> would keep the source's mode).</summary>
+    public static void CopyPrivate(string source, string destination)
+    {
+        File.Copy(source, destination);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(destination, PrivateFileMode);
+        }
+    }
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            System.IO.Directory.CreateDirectory(path);
+        }
+        else
+        {
+            System.IO.Directory.CreateDirectory(path, PrivateDirectoryMode);
+        }
     }
 
     public static void WriteMetadata(string buildDirectory, WarmStartKey key, string buildId, long stateBytes, TimeSpan saveTime)
@@ -83,7 +141,9 @@ internal sealed class WarmStartState
             ["saveSeconds"] = Math.Round(saveTime.TotalSeconds, 3),
             ["inputs"] = key.Inputs.DeepClone(),
         };
-        File.WriteAllText(Path.Combine(buildDirectory, MetadataFile), metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        string path = Path.Combine(buildDirectory, MetadataFile);
+        CreatePrivateFile(path);
+        File.WriteAllText(path, metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     /// <summary>Moves a finished build folder into place (an atomic rename); call with the lock held.</summary>

@@ -38,6 +38,7 @@ internal sealed class LaunchScratch : IDisposable
         LogPath = LogPath,
         SocketDirectory = SocketDirectory,
         SharedDirectories = [Directory, TestPrerequisites.GuestDirectory],
+        HostFiles = [TestPrerequisites.Kernel, TestPrerequisites.Initrd],
     };
 
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);

@@ -14,13 +14,57 @@ public sealed class ContainerPathsTests
         Assert.Equal(["/srv/x", "/tmp/a"], folders);
     }
 
-    [Fact]
-    public void The_folder_of_a_socket_path_is_shared_even_outside_the_spec_folders()
+    [Fact(Timeout = 60_000)]
+    public async Task The_folder_of_a_socket_outside_the_machine_folders_is_shared()
     {
         using var scratch = new LaunchScratch();
-        QemuLaunchSpec spec = scratch.GuestSpec("console=ttyS0", "-chardev", "socket,id=mon,path=/tmp/qtk-short,,x/m.sock");
+        string socketFolder = Directory.CreateTempSubdirectory("qtk-short,").FullName;
+        try
+        {
+            var launcher = new SpecRecordingLauncher();
+            var machine = new QemuMachine("qemu-system-x86_64", new QemuMachineOptions
+            {
+                MonitorAddress = QemuSocketAddress.Unix(Path.Combine(socketFolder, "m.sock")),
+                LogDir = scratch.Directory,
+                Launcher = launcher,
+            });
 
-        Assert.Contains("/tmp/qtk-short,x", ContainerPaths.For(spec));
+            await Assert.ThrowsAsync<QemuLaunchException>(() => machine.LaunchAsync(TestContext.Current.CancellationToken));
+
+            // The machine says where its sockets are as data; nothing reads the chardev arguments back.
+            Assert.Contains(socketFolder, ContainerPaths.For(launcher.Spec!));
+        }
+        finally
+        {
+            Directory.Delete(socketFolder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Host_files_are_data_an_argument_that_only_looks_like_a_file_is_not_copied()
+    {
+        using var scratch = new LaunchScratch();
+        QemuLaunchSpec spec = scratch.GuestSpec("console=ttyS0", "-fw_cfg", "name=opt/x,file=" + Path.Combine(TestPrerequisites.GuestDirectory, "guest.json"));
+
+        (_, IReadOnlyList<string> files) = ContainerPaths.ToCopy(spec);
+
+        Assert.Equal([TestPrerequisites.Kernel, TestPrerequisites.Initrd], files);
+    }
+
+    /// <summary>Records the spec and refuses to start anything.</summary>
+    private sealed class SpecRecordingLauncher : IQemuLauncher
+    {
+        public QemuLaunchSpec? Spec { get; private set; }
+
+        public bool QemuCanConnectToHost => true;
+
+        public string QemuListenHost => "127.0.0.1";
+
+        public Task<IQemuProcess> StartAsync(QemuLaunchSpec spec, CancellationToken cancellationToken = default)
+        {
+            Spec = spec;
+            throw new QemuLaunchException("recording only", exitCode: null, spec.CommandLine, output: "");
+        }
     }
 
     [Fact]

@@ -17,7 +17,8 @@ internal static class MachineFactory
 
     public static QemuMachine Guest(QemuMachineOptions? options = null, string append = TestPrerequisites.Append)
     {
-        var machine = new QemuMachine(TestPrerequisites.QemuBinary, options);
+        // The files its arguments name, as data: a launcher that runs QEMU elsewhere shares or copies them.
+        var machine = new QemuMachine(TestPrerequisites.QemuBinary, (options ?? new QemuMachineOptions()) with { HostFiles = [TestPrerequisites.Kernel, TestPrerequisites.Initrd] });
         machine.AddArgs(GuestArgs(append));
         machine.SetConsole();
         return machine;

@@ -5,14 +5,16 @@ namespace QemuTestKit.Tests.Profiles;
 /// <summary>What QEMU is asked to do for a profile.</summary>
 public sealed class QemuProfileArgumentsTests
 {
-    private static readonly Func<string, bool> NoKvm = _ => false;
+    /// <summary>The plan on a host whose QEMU is /usr/bin/qemu-system-x86_64 and whose KVM is as given.</summary>
+    internal static QemuLaunchPlan Plan(QemuProfile profile, bool kvm = false) =>
+        QemuLaunchPlan.Resolve(profile, new QemuHost(_ => "/usr/bin/qemu-system-x86_64", (_, _) => kvm, () => null));
 
     [Fact]
     public void A_kernel_boot_gets_kernel_initrd_append_and_no_reboot()
     {
         QemuProfile tiny = BuiltInProfiles.CreateTiny("/g");
 
-        IReadOnlyList<string> args = QemuProfileArguments.Build(tiny, NoKvm);
+        IReadOnlyList<string> args = Plan(tiny).Arguments;
 
         Assert.Equal(
             ["-nodefaults", "-accel", "tcg", "-m", "256M", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
@@ -25,10 +27,10 @@ public sealed class QemuProfileArgumentsTests
     {
         var profile = new QemuProfile("p");
 
-        Assert.Equal("kvm", QemuProfileArguments.Accelerator(profile, _ => true));
-        Assert.Equal("tcg", QemuProfileArguments.Accelerator(profile, NoKvm));
-        Assert.Equal("tcg", QemuProfileArguments.Accelerator(profile with { Accel = "tcg" }, _ => true));
-        Assert.Equal("kvm", QemuProfileArguments.Accelerator(profile with { Accel = "kvm" }, NoKvm));
+        Assert.Equal(QemuAccelerator.Kvm, Plan(profile, kvm: true).Accelerator);
+        Assert.Equal(QemuAccelerator.Tcg, Plan(profile, kvm: false).Accelerator);
+        Assert.Equal(QemuAccelerator.Tcg, Plan(profile with { Accel = QemuAccelerator.Tcg }, kvm: true).Accelerator);
+        Assert.Equal(QemuAccelerator.Kvm, Plan(profile with { Accel = QemuAccelerator.Kvm }, kvm: false).Accelerator);
     }
 
     [Fact]
@@ -41,7 +43,7 @@ public sealed class QemuProfileArgumentsTests
             Args = ["-device", "virtio-rng-pci"],
         };
 
-        IReadOnlyList<string> args = QemuProfileArguments.Build(profile, NoKvm);
+        IReadOnlyList<string> args = Plan(profile).Arguments;
 
         Assert.Equal(
             ["-nodefaults", "-accel", "tcg", "-smp", "2",
@@ -52,7 +54,7 @@ public sealed class QemuProfileArgumentsTests
     [Fact]
     public void Machine_none_keeps_qemu_defaults_and_has_no_reboot_flag()
     {
-        IReadOnlyList<string> args = QemuProfileArguments.Build(new QemuProfile("none") { Machine = "none" }, NoKvm);
+        IReadOnlyList<string> args = Plan(new QemuProfile("none") { Machine = "none" }).Arguments;
 
         Assert.Equal(["-accel", "tcg"], args);
     }

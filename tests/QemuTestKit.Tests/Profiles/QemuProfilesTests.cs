@@ -42,7 +42,7 @@ public sealed class QemuProfilesTests : IDisposable
         Assert.Equal("virt", p.Machine);
         Assert.Equal("1G", p.Memory);
         Assert.Equal(2, p.Smp);
-        Assert.Equal("tcg", p.Accel);
+        Assert.Equal(QemuAccelerator.Tcg, p.Accel);
         Assert.Equal(Path.Combine(_dir, "images", "Image"), p.Kernel);
         Assert.Equal("/abs/initrd", p.Initrd);
         Assert.Equal("console=ttyAMA0", p.Append);
@@ -57,7 +57,7 @@ public sealed class QemuProfilesTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(300), p.BootTimeout);
         Assert.Equal(TimeSpan.FromSeconds(5), p.ShutdownTimeout);
         Assert.True(p.WarmStart);
-        Assert.Equal("container", p.Runner);
+        Assert.Equal(QemuRunner.Container, p.Runner);
         Assert.Equal("qemutestkit/qemu:local", p.ContainerImage);
         Assert.Equal(Path.Combine(_dir, "qemu-profiles.json"), p.Source);
     }

@@ -1,5 +1,8 @@
+using System.Text.Json;
+using QemuTestKit.Qmp;
 using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Tests.Machine;
+using QemuTestKit.Tests.Qmp;
 
 namespace QemuTestKit.Tests.WarmStart;
 
@@ -8,12 +11,15 @@ public sealed class WarmStartKeyTests
 {
     private static QemuProfile Tiny => BuiltInProfiles.CreateTiny(TestPrerequisites.GuestDirectory);
 
+    /// <summary>The plan with the test's QEMU and TCG, whatever this host's KVM.</summary>
+    internal static QemuLaunchPlan Plan(QemuProfile profile) =>
+        QemuLaunchPlan.Resolve(profile, new QemuHost(_ => TestPrerequisites.QemuBinary, (_, _) => false, () => null));
+
     [Fact(Timeout = 60_000)]
     public async Task Key_changes_with_what_shapes_the_guest_and_not_with_where_the_files_are()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         using var scratch = new ScratchDirectory("qtk-warmkey");
-        string binary = TestPrerequisites.QemuBinary;
 
         string kernelCopy = Path.Combine(scratch.Path, "vmlinuz");
         File.Copy(Tiny.Kernel!, kernelCopy);
@@ -24,20 +30,20 @@ public sealed class WarmStartKeyTests
         File.Copy(Tiny.Initrd!, changedInitrd);
         await File.AppendAllTextAsync(changedInitrd, "x", ct);
 
-        string baseKey = (await WarmStartKey.ComputeAsync(Tiny, binary, ct)).Hash;
-        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Tiny, binary, ct)).Hash);
+        string baseKey = (await WarmStartKey.ComputeAsync(Plan(Tiny), ct)).Hash;
+        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Plan(Tiny), ct)).Hash);
         Assert.Matches("^[0-9a-f]{64}$", baseKey);
 
         // Same contents elsewhere: same guest, same state.
-        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Tiny with { Kernel = kernelCopy }, binary, ct)).Hash);
+        Assert.Equal(baseKey, (await WarmStartKey.ComputeAsync(Plan(Tiny with { Kernel = kernelCopy }), ct)).Hash);
 
         string[] changed =
         [
-            (await WarmStartKey.ComputeAsync(Tiny with { Append = "console=ttyS0 quiet panic=-1 qtk.extra=1" }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Kernel = changedKernel }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Initrd = changedInitrd }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Memory = "192M" }, binary, ct)).Hash,
-            (await WarmStartKey.ComputeAsync(Tiny with { Args = ["-device", "virtio-rng-pci"] }, binary, ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Append = "console=ttyS0 quiet panic=-1 qtk.extra=1" }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Kernel = changedKernel }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Initrd = changedInitrd }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Memory = "192M" }), ct)).Hash,
+            (await WarmStartKey.ComputeAsync(Plan(Tiny with { Args = ["-device", "virtio-rng-pci"] }), ct)).Hash,
         ];
         Assert.All(changed, key => Assert.NotEqual(baseKey, key));
         Assert.Equal(changed.Length, changed.Distinct().Count());
@@ -47,7 +53,7 @@ public sealed class WarmStartKeyTests
     public async Task Key_inputs_name_the_qemu_version_and_file_hashes_but_no_per_vm_paths()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        WarmStartKey key = await WarmStartKey.ComputeAsync(Tiny, TestPrerequisites.QemuBinary, ct);
+        WarmStartKey key = await WarmStartKey.ComputeAsync(Plan(Tiny), ct);
         string inputs = key.Inputs.ToJsonString();
 
         Assert.StartsWith("QEMU emulator version", key.QemuVersion, StringComparison.Ordinal);
@@ -88,6 +94,45 @@ public sealed class WarmStartKeyTests
         }
 
         Assert.True(Path.IsPathRooted(dir));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Continue_after_a_save_waits_out_qemus_finish_migrate_moment()
+    {
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        await using (client)
+        await using (server)
+        {
+            Task resume = WarmStartMigration.ContinueAsync(client, TestContext.Current.CancellationToken);
+
+            // QEMU 7.2 right after MIGRATION "completed": the run state is still finish-migrate.
+            JsonElement early = await server.ReceiveAsync();
+            Assert.Equal("cont", early.GetProperty("execute").GetString());
+            await server.ReplyErrorAsync(early, "GenericError", "Migration is not finalized yet");
+            Task<JsonElement> retry = server.ReceiveAsync();
+            Assert.Same(retry, await Task.WhenAny(retry, resume));
+            JsonElement again = await retry;
+            Assert.Equal("cont", again.GetProperty("execute").GetString());
+            await server.ReplyAsync(again, "{}");
+
+            await resume;
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Continue_does_not_retry_other_refusals()
+    {
+        (QmpClient client, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        await using (client)
+        await using (server)
+        {
+            Task resume = WarmStartMigration.ContinueAsync(client, TestContext.Current.CancellationToken);
+            JsonElement request = await server.ReceiveAsync();
+            await server.ReplyErrorAsync(request, "GenericError", "Resetting the Virtual Machine is required");
+
+            QmpCommandException ex = await Assert.ThrowsAsync<QmpCommandException>(() => resume);
+            Assert.Contains("Resetting", ex.Description, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

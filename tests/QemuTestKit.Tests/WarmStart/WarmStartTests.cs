@@ -2,22 +2,22 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using QemuTestKit.Tests.Infrastructure;
+using QemuTestKit.Tests.Launch;
 using QemuTestKit.Tests.Machine;
 
 namespace QemuTestKit.Tests.WarmStart;
 
 /// <summary>
 /// Warm start with real QEMU and the tiny guest. Each test has its own cache folder, so each builds its own state;
-/// the boots are kept few (CI has two cores): seven cold boots and five restores in all.
+/// the boots are kept few (CI has two cores): nine cold boots and five restores in all.
 /// </summary>
 public sealed class WarmStartTests : IDisposable
 {
-    private static readonly TimeSpan s_shutdown = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan s_shutdown = BootedMachines.ShutdownTimeout;
 
     private readonly ScratchDirectory _cache = new("qtk-warmcache");
     private readonly ConcurrentQueue<string> _progress = new();
-    private readonly LeakCheck _leaks = new();
-    private readonly List<QemuMachine> _machines = [];
+    private readonly BootedMachines _machines = new();
 
     private static QemuProfile Tiny => BuiltInProfiles.CreateTiny(TestPrerequisites.GuestDirectory);
 
@@ -80,7 +80,7 @@ public sealed class WarmStartTests : IDisposable
         await c.Machine.KillAsync(ct);
         Assert.Equal(-9, c.Machine.ExitCode);
 
-        await _leaks.AssertNothingLeftAsync();
+        await _machines.Leaks.AssertNothingLeftAsync();
         AssertCacheHoldsOnly(a.Key!);
     }
 
@@ -99,7 +99,7 @@ public sealed class WarmStartTests : IDisposable
             Assert.Equal("hello", await r.Machine.Console.RunAsync("echo hello", cancellationToken: ct));
         }
 
-        await ShutdownAllAsync(ct);
+        await _machines.ShutdownAllAsync(ct);
         AssertCacheHoldsOnly(both[0].Key!);
     }
 
@@ -107,11 +107,8 @@ public sealed class WarmStartTests : IDisposable
     public async Task Corrupt_state_is_deleted_and_the_VM_boots_cold_with_a_warning()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        string key = (await WarmStartKey.ComputeAsync(Tiny, TestPrerequisites.QemuBinary, ct)).Hash;
-        string stateDirectory = Path.Combine(_cache.Path, key);
-        Directory.CreateDirectory(stateDirectory);
+        string stateDirectory = await PlantStateAsync("corrupt", ct);
         await File.WriteAllTextAsync(Path.Combine(stateDirectory, "state"), "this is not a migration stream", ct);
-        await File.WriteAllTextAsync(Path.Combine(stateDirectory, "metadata.json"), "{\"buildId\": \"corrupt\"}", ct);
 
         WarmStartResult result = await LaunchAsync(Tiny, ct);
 
@@ -123,7 +120,70 @@ public sealed class WarmStartTests : IDisposable
         Assert.Contains(TestPrerequisites.ReadyMarker, result.Machine.Console.Text, StringComparison.Ordinal);
         Assert.Equal("cold", await result.Machine.Console.RunAsync("echo cold", cancellationToken: ct));
 
-        await ShutdownAllAsync(ct);
+        await _machines.ShutdownAllAsync(ct);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Restore_that_times_out_keeps_the_shared_state_and_boots_cold()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string stateDirectory = await PlantStateAsync("slow", ct);
+
+        // A FIFO nobody writes to: QEMU's "cat state" waits forever, as a load on a badly overloaded host would.
+        string fifo = Path.Combine(stateDirectory, "state");
+        await RunAsync("mkfifo", [fifo], ct);
+        try
+        {
+            WarmStartResult result = await WarmStartCache.LaunchAsync(
+                Tiny,
+                machineOptions: null,
+                new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, Launched = _machines.Track, RestoreTimeout = TimeSpan.FromSeconds(3) },
+                ct);
+            _machines.Record(result.Machine);
+
+            Assert.Equal(WarmStartMode.Cold, result.Mode);
+            Assert.Contains("timed out", result.Warning, StringComparison.Ordinal);
+            Assert.Contains("the state is kept", result.Warning, StringComparison.Ordinal);
+            Assert.True(Directory.Exists(stateDirectory), "a state that merely timed out is not deleted");
+            Assert.True(File.Exists(fifo), "the state file is still there");
+            Assert.Equal("cold", await result.Machine.Console.RunAsync("echo cold", cancellationToken: ct));
+
+            await _machines.ShutdownAllAsync(ct);
+        }
+        finally
+        {
+            // QEMU is gone, but its "cat" still waits to open the FIFO: a writer that opens and closes it ends that cat.
+            if (File.Exists(fifo))
+            {
+                await RunAsync("timeout", ["10", "sh", "-c", $"exec 3> '{fifo}'"], CancellationToken.None);
+            }
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Saved_state_is_private_to_the_user()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        WarmStartResult result = await LaunchAsync(Tiny, ct);
+
+        Assert.Equal(WarmStartMode.Saved, result.Mode);
+        const UnixFileMode Group = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute;
+        const UnixFileMode Other = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        Assert.Equal(0, (int)(File.GetUnixFileMode(_cache.Path) & (Group | Other)));
+        string[] entries = [.. Directory.EnumerateFileSystemEntries(_cache.Path, "*", SearchOption.AllDirectories)];
+        Assert.Contains(entries, e => Path.GetFileName(e) == "state");
+        Assert.Contains(entries, e => Path.GetFileName(e) == "metadata.json");
+        foreach (string entry in entries)
+        {
+            UnixFileMode expected = Directory.Exists(entry)
+                ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                : UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            Assert.True(File.GetUnixFileMode(entry) == expected, $"{entry} is {File.GetUnixFileMode(entry)}, expected {expected}");
+        }
+
+        await _machines.ShutdownAllAsync(ct);
     }
 
     [Fact(Timeout = 300_000)]
@@ -140,7 +200,7 @@ public sealed class WarmStartTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(_cache.Path));
         Assert.Equal("running", await StatusAsync(result.Machine, ct));
 
-        await ShutdownAllAsync(ct);
+        await _machines.ShutdownAllAsync(ct);
     }
 
     [Fact(Timeout = 300_000)]
@@ -172,7 +232,7 @@ public sealed class WarmStartTests : IDisposable
             JsonElement blocks = await restored.Machine.Qmp.ExecuteAsync("query-block", cancellationToken: ct);
             Assert.Contains(blocks.EnumerateArray(), b => b.GetProperty("inserted").GetProperty("file").GetString()!.StartsWith(restored.Machine.TempDir, StringComparison.Ordinal));
 
-            await ShutdownAllAsync(ct);
+            await _machines.ShutdownAllAsync(ct);
             Assert.Equal(before, await File.ReadAllBytesAsync(image, ct));
         }
         finally
@@ -183,14 +243,7 @@ public sealed class WarmStartTests : IDisposable
 
     public void Dispose()
     {
-        foreach (QemuMachine machine in _machines)
-        {
-            if (machine.IsRunning)
-            {
-                machine.KillAsync().GetAwaiter().GetResult();
-            }
-        }
-
+        _machines.Dispose();
         _cache.Dispose();
     }
 
@@ -198,41 +251,26 @@ public sealed class WarmStartTests : IDisposable
     {
         WarmStartResult result = await WarmStartCache.LaunchAsync(
             profile,
-            p => MachineFor(p),
-            new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue },
+            machineOptions: null,
+            new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, Launched = _machines.Track },
             ct);
-        lock (_leaks)
-        {
-            _leaks.Record(result.Machine);
-        }
+        _machines.Record(result.Machine);
 
         return result;
     }
 
-    private QemuMachine MachineFor(QemuProfile profile)
-    {
-        QemuMachine machine = QemuProfileMachine.Create(profile);
-        lock (_machines)
-        {
-            _machines.Add(machine);
-        }
-
-        return machine;
-    }
-
-    private async Task ShutdownAllAsync(CancellationToken ct)
-    {
-        foreach (QemuMachine machine in _machines.Where(m => m.IsRunning))
-        {
-            await machine.ShutdownAsync(timeout: s_shutdown, cancellationToken: ct);
-            Assert.Equal(0, machine.ExitCode);
-        }
-
-        await _leaks.AssertNothingLeftAsync();
-    }
-
     private static async Task<string?> StatusAsync(QemuMachine machine, CancellationToken ct) =>
         (await machine.Qmp.ExecuteAsync("query-status", cancellationToken: ct)).GetProperty("status").GetString();
+
+    /// <summary>The folder of Tiny's saved state in this test's cache, with metadata of the given build id and no state file yet.</summary>
+    private async Task<string> PlantStateAsync(string buildId, CancellationToken ct)
+    {
+        string key = (await WarmStartKey.ComputeAsync(WarmStartKeyTests.Plan(Tiny), ct)).Hash;
+        string stateDirectory = Path.Combine(_cache.Path, key);
+        Directory.CreateDirectory(stateDirectory);
+        await File.WriteAllTextAsync(Path.Combine(stateDirectory, "metadata.json"), $"{{\"buildId\": \"{buildId}\"}}", ct);
+        return stateDirectory;
+    }
 
     /// <summary>Only the finished state and its lock file: no build or delete folders left behind.</summary>
     private void AssertCacheHoldsOnly(string key)

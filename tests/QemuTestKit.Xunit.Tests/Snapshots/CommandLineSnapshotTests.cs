@@ -86,7 +86,7 @@ public sealed class CommandLineSnapshotTests
             ?? throw new InvalidOperationException($"no built-in profile '{name}'");
 
         // "auto" would resolve to kvm on a computer with /dev/kvm: pin it so the snapshot is the same everywhere.
-        return QemuProfileMachine.Create(profile with { Accel = "tcg" }, options);
+        return QemuProfileMachine.Create(profile with { Accel = QemuAccelerator.Tcg }, options);
     }
 
     /// <summary>Launches, renders the command line, shuts down, and checks no process or folder is left.</summary>

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace QemuTestKit;
+
+/// <summary>
+/// The cold boot of a plan: create the machine, launch it, point its console at the profile's prompt and failure
+/// patterns, wait for the ready pattern and then the first prompt. Warm start calls it for every cold boot and uses
+/// <see cref="CreateAsync"/> and <see cref="LaunchAsync"/> for a restore; it never builds a machine itself.
+/// </summary>
+internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
+{
+    public QemuLaunchPlan Plan => plan;
+
+    public QemuProfile Profile => plan.Profile;
+
+    /// <summary>Creates the machine of the plan, or of the plan <paramref name="layers"/> derives once the machine exists.</summary>
+    public async Task<QemuMachine> CreateAsync(Func<QemuMachine, CancellationToken, Task<QemuLaunchPlan>>? layers, CancellationToken cancellationToken)
+    {
+        QemuMachineOptions machineOptions = MachineOptions();
+        QemuMachine machine = layers is null
+            ? QemuProfileMachine.Create(plan, machineOptions, options.ContainerLauncher)
+            : await QemuProfileMachine.CreateAsync(plan, machineOptions, options.ContainerLauncher, layers, cancellationToken).ConfigureAwait(false);
+        options.MachineCreated?.Invoke(machine);
+        return machine;
+    }
+
+    /// <summary>Launches (QMP negotiated) and reports it; the caller stops the machine if this throws.</summary>
+    public async Task LaunchAsync(QemuMachine machine, CancellationToken cancellationToken)
+    {
+        await machine.LaunchAsync(cancellationToken).ConfigureAwait(false);
+        options.Launched?.Invoke(machine);
+    }
+
+    /// <summary>
+    /// Boots cold to the ready pattern and then the shell prompt, if the profile has one: every machine is handed over
+    /// at a clean prompt, restored or not, so the first command a test sends is not mixed with the shell's banner.
+    /// </summary>
+    /// <returns>The running machine and the time from creating it to ready.</returns>
+    public async Task<(QemuMachine Machine, TimeSpan Ready)> ColdAsync(
+        Func<QemuMachine, CancellationToken, Task<QemuLaunchPlan>>? layers, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        QemuMachine machine = await CreateAsync(layers, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await LaunchAsync(machine, cancellationToken).ConfigureAwait(false);
+            if (Profile.Console is not null)
+            {
+                QemuProfileMachine.ConfigureConsole(Profile, machine.Console);
+            }
+
+            if (Profile.ReadyPattern is not null)
+            {
+                await machine.Console.WaitForAsync(
+                    new Regex(Profile.ReadyPattern, RegexOptions.CultureInvariant),
+                    QemuProfileMachine.FailurePatterns(Profile),
+                    Left(started),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            TimeSpan ready = started.Elapsed;
+            if (Profile.Prompt is not null && Profile.Console is not null)
+            {
+                await machine.Console.WaitForAsync(machine.Console.Prompt, null, Left(started), cancellationToken).ConfigureAwait(false);
+            }
+
+            return (machine, ready);
+        }
+        catch
+        {
+            await StopQuietlyAsync(machine).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Kills and disposes a machine whose boot failed, keeping the caller's exception the one that is seen.</summary>
+    public static async Task StopQuietlyAsync(QemuMachine machine)
+    {
+        try
+        {
+            await machine.KillAsync(CancellationToken.None).ConfigureAwait(false);
+            await machine.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is QemuMachineException or TimeoutException or IOException or InvalidOperationException)
+        {
+            // The caller's exception says what went wrong; this one would hide it.
+        }
+    }
+
+    /// <summary>What is left of the profile's boot timeout; at least a moment, so an overrun still reads the console once.</summary>
+    private TimeSpan Left(Stopwatch started)
+    {
+        TimeSpan left = Profile.BootTimeout - started.Elapsed;
+        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
+    }
+
+    private QemuMachineOptions MachineOptions()
+    {
+        QemuMachineOptions machine = options.Machine ?? new QemuMachineOptions();
+        if (options.ArtifactsDirectory is { } artifacts)
+        {
+            machine = machine with
+            {
+                LogDir = machine.LogDir ?? artifacts,
+                ConsoleLogPath = machine.ConsoleLogPath ?? (Profile.Console is null ? null : Path.Combine(artifacts, QemuBootOptions.ConsoleLogName)),
+            };
+        }
+
+        return options.Logger is { } logger && machine.Logger is null ? machine with { Logger = logger } : machine;
+    }
+}

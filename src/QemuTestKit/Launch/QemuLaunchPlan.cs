@@ -1,0 +1,99 @@
+namespace QemuTestKit;
+
+/// <summary>
+/// How a profile is launched, decided once from the profile and this host: the runner, the QEMU binary, the
+/// architecture, the accelerator, the machine type, the console device, the drives and QEMU's arguments, and the host
+/// files QEMU reads. The command line, the warm-start key, the boot line and the launcher all read this one decision.
+/// Immutable; <see cref="Resolve(QemuProfile)"/> makes one, <see cref="QemuBoot.StartAsync(QemuLaunchPlan, QemuBootOptions?, CancellationToken)"/>
+/// boots it.
+/// </summary>
+public sealed record QemuLaunchPlan
+{
+    internal QemuLaunchPlan(QemuProfile profile, QemuRunner runner, string binary, QemuAccelerator accelerator)
+    {
+        Profile = profile;
+        Runner = runner;
+        Binary = binary;
+        Accelerator = accelerator;
+        Drives = profile.Drives;
+    }
+
+    /// <summary>The profile this plan was resolved from.</summary>
+    public QemuProfile Profile { get; internal init; }
+
+    /// <summary>Where QEMU runs.</summary>
+    public QemuRunner Runner { get; }
+
+    /// <summary>
+    /// The QEMU binary: an absolute path on this host for <see cref="QemuRunner.Local"/>; for
+    /// <see cref="QemuRunner.Container"/> the name QEMU has inside the image (the host may have no QEMU).
+    /// </summary>
+    public string Binary { get; }
+
+    /// <summary>The guest architecture (<c>qemu-system-&lt;arch&gt;</c>).</summary>
+    public string Architecture => Profile.Arch;
+
+    /// <summary>The accelerator QEMU gets: <see cref="QemuAccelerator.Kvm"/> or <see cref="QemuAccelerator.Tcg"/>, never <see cref="QemuAccelerator.Auto"/>.</summary>
+    public QemuAccelerator Accelerator { get; }
+
+    /// <summary>The QEMU machine type (<c>-machine</c>); null for QEMU's default.</summary>
+    public string? MachineType => Profile.Machine;
+
+    /// <summary>The serial console's device; null for a VM without a console.</summary>
+    public QemuProfileConsole? Console => Profile.Console;
+
+    /// <summary>The drives QEMU gets, in order: the profile's, or (warm start) copy-on-write layers in their place.</summary>
+    public IReadOnlyList<QemuDrive> Drives { get; internal init; }
+
+    /// <summary>
+    /// QEMU's arguments for the profile (accelerator, memory, CPUs, kernel, drives, the profile's extra arguments).
+    /// The machine type and the console are not here: <see cref="QemuMachine"/> adds them, as it owns the console socket.
+    /// </summary>
+    public IReadOnlyList<string> Arguments => QemuProfileArguments.Build(this);
+
+    /// <summary>
+    /// The host files QEMU opens (kernel, initrd, drive images), as data: a launcher that runs QEMU elsewhere (a
+    /// container) makes them visible at the same paths.
+    /// </summary>
+    public IReadOnlyList<string> HostFiles =>
+        [.. new[] { Profile.Kernel, Profile.Initrd }.OfType<string>(), .. Drives.Select(d => d.Path)];
+
+    /// <summary>Resolves the plan of a profile on this host: finds the binary and decides the accelerator, once.</summary>
+    /// <param name="profile">The profile to launch.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="profile"/> is null.</exception>
+    /// <exception cref="FileNotFoundException">A local profile's QEMU binary was not found; the message says how to install or name one.</exception>
+    public static QemuLaunchPlan Resolve(QemuProfile profile) => Resolve(profile, QemuHost.Current);
+
+    /// <summary>Resolves against the given host facts; the one place a profile's binary and accelerator are decided.</summary>
+    internal static QemuLaunchPlan Resolve(QemuProfile profile, QemuHost host)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(host);
+        if (profile.Runner == QemuRunner.Container)
+        {
+            // QEMU is in the image and KVM is not passed into containers: nothing on this host is asked, so a host with a
+            // usable /dev/kvm and no QEMU of its own (what the container runner is for) still plans a TCG boot.
+            string inImage = profile.QemuBinary is { Length: > 0 } named ? Path.GetFileName(named) : "qemu-system-" + profile.Arch;
+            return new QemuLaunchPlan(profile, QemuRunner.Container, inImage, profile.Accel == QemuAccelerator.Kvm ? QemuAccelerator.Kvm : QemuAccelerator.Tcg);
+        }
+
+        string binary = host.ResolveBinary(profile);
+        return new QemuLaunchPlan(profile, QemuRunner.Local, binary, DecideAccelerator(profile, binary, host));
+    }
+
+    /// <summary><c>auto</c> takes KVM when it is usable; <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c> or <c>tcg</c>) overrides <c>auto</c> for a whole run.</summary>
+    private static QemuAccelerator DecideAccelerator(QemuProfile profile, string binary, QemuHost host)
+    {
+        if (profile.Accel != QemuAccelerator.Auto)
+        {
+            return profile.Accel;
+        }
+
+        if (ProfileEnum.TryParse(host.AcceleratorOverride, out QemuAccelerator forced) && forced != QemuAccelerator.Auto)
+        {
+            return forced;
+        }
+
+        return host.KvmUsable(profile.Arch, binary) ? QemuAccelerator.Kvm : QemuAccelerator.Tcg;
+    }
+}
