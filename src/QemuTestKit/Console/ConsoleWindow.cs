@@ -6,8 +6,8 @@ namespace QemuTestKit;
 /// under its lock.
 /// </summary>
 /// <remarks>
-/// The buffer holds up to twice <see cref="MaxLength"/>, so trimming moves the kept half once per <see cref="MaxLength"/>
-/// characters appended: each character is copied a bounded number of times however long the console runs.
+/// The buffer holds up to twice <see cref="MaxLength"/>, so trimming moves the kept window at most once per
+/// <see cref="MaxLength"/> characters appended: each character is copied a bounded number of times however long the console runs.
 /// </remarks>
 internal sealed class ConsoleWindow
 {
@@ -32,21 +32,20 @@ internal sealed class ConsoleWindow
     /// <summary>The absolute position just past the last character received.</summary>
     public long End => _bufferStart + _length;
 
-    /// <summary>Appends <paramref name="chunk"/> (at most <see cref="MaxLength"/> characters), dropping the oldest text beyond the window.</summary>
-    /// <exception cref="ArgumentException"><paramref name="chunk"/> is longer than <see cref="MaxLength"/>: split it so every piece is scanned.</exception>
-    public void Append(ReadOnlySpan<char> chunk)
+    /// <summary>
+    /// Makes room for up to <paramref name="count"/> characters at the end (at most <see cref="MaxLength"/>), dropping the
+    /// oldest text beyond the window, and returns that room; <see cref="Commit"/> says how much of it was filled. Lets the
+    /// read loop decode straight into the window.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is above <see cref="MaxLength"/>: split the input so every piece is scanned.</exception>
+    public Span<char> Reserve(int count)
     {
-        if (chunk.Length > MaxLength)
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxLength);
+        if (_length + count > _buffer.Length)
         {
-            throw new ArgumentException($"A chunk of {chunk.Length} characters is longer than the window ({MaxLength}).", nameof(chunk));
-        }
-
-        if (_length + chunk.Length > _buffer.Length)
-        {
-            // Keep the last MaxLength - chunk.Length characters, so after the append the buffer holds exactly the window;
-            // never start the kept text on the low half of a surrogate pair.
-            int keep = MaxLength - chunk.Length;
-            int drop = _length - keep;
+            // Keep the window's worth of text, so the next shift is at least MaxLength characters away; never start the
+            // kept text on the low half of a surrogate pair.
+            int drop = _length - Math.Min(_length, MaxLength);
             if (drop < _length && char.IsLowSurrogate(_buffer[drop]))
             {
                 drop++;
@@ -57,8 +56,22 @@ internal sealed class ConsoleWindow
             _bufferStart += drop;
         }
 
-        chunk.CopyTo(_buffer.AsSpan(_length));
-        _length += chunk.Length;
+        return _buffer.AsSpan(_length, count);
+    }
+
+    /// <summary>Adds the first <paramref name="count"/> characters of the last <see cref="Reserve"/>d room to the text.</summary>
+    public void Commit(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _buffer.Length - _length);
+        _length += count;
+    }
+
+    /// <summary>Appends <paramref name="chunk"/> (at most <see cref="MaxLength"/> characters).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunk"/> is longer than <see cref="MaxLength"/>.</exception>
+    public void Append(ReadOnlySpan<char> chunk)
+    {
+        chunk.CopyTo(Reserve(chunk.Length));
+        Commit(chunk.Length);
     }
 
     /// <summary>The kept text from <paramref name="from"/> (clamped to <see cref="Start"/>) to the end.</summary>

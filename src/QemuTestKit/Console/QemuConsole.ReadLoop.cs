@@ -12,7 +12,6 @@ public sealed partial class QemuConsole
     {
         byte[] bytes = new byte[ReadSize];
         Decoder decoder = Encoding.UTF8.GetDecoder();
-        char[] chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
         string reason = "QEMU closed it";
         try
         {
@@ -25,8 +24,7 @@ public sealed partial class QemuConsole
                 }
 
                 WriteLog(bytes.AsSpan(0, n));
-                int count = decoder.GetChars(bytes, 0, n, chars, 0, flush: false);
-                Receive(chars.AsSpan(0, count));
+                Receive(decoder, bytes.AsSpan(0, n));
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or SocketException)
@@ -63,19 +61,20 @@ public sealed partial class QemuConsole
         }
     }
 
-    /// <summary>Adds decoded text to the window and lets the pending waits look at it.</summary>
-    private void Receive(ReadOnlySpan<char> chunk)
+    /// <summary>Decodes <paramref name="bytes"/> straight into the window and lets the pending waits look at the new text.</summary>
+    private void Receive(Decoder decoder, ReadOnlySpan<byte> bytes)
     {
-        // A read can be longer than a small window: hand it over in window-sized pieces so every character is scanned
-        // before it can be dropped.
-        while (!chunk.IsEmpty)
+        // A read can decode to more than a small window holds: hand it over in window-sized pieces so every character is
+        // scanned before it can be dropped.
+        while (!bytes.IsEmpty)
         {
-            ReadOnlySpan<char> piece = chunk[..Math.Min(chunk.Length, _window.MaxLength)];
-            chunk = chunk[piece.Length..];
             lock (_gate)
             {
                 long previousEnd = _window.End;
-                _window.Append(piece);
+                Span<char> room = _window.Reserve(Math.Min(_window.MaxLength, bytes.Length + 1));
+                decoder.Convert(bytes, room, flush: false, out int bytesUsed, out int charsWritten, out _);
+                _window.Commit(charsWritten);
+                bytes = bytes[bytesUsed..];
                 ScanUnlocked(previousEnd);
             }
         }

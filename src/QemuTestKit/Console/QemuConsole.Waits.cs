@@ -125,7 +125,7 @@ public sealed partial class QemuConsole
 
         foreach ((Regex failure, long from) in _failureScanFrom)
         {
-            _failureHits[failure] = FirstMatchUnlocked(failure, _window.Start, from);
+            _failureHits[failure] = FirstMatchUnlocked(failure, _window.Start, from).Index;
         }
 
         for (int i = _waiters.Count - 1; i >= 0; i--)
@@ -153,7 +153,7 @@ public sealed partial class QemuConsole
             if (sharedFailureHits is null || (at >= 0 && at < waiter.From))
             {
                 // No shared scan, or it found a match from before this wait began: look again from the wait's own start.
-                at = FirstMatchUnlocked(candidate, _window.Start, waiter.From);
+                at = FirstMatchUnlocked(candidate, _window.Start, waiter.From).Index;
             }
 
             if (at >= 0 && (failedAt < 0 || at < failedAt))
@@ -163,7 +163,7 @@ public sealed partial class QemuConsole
             }
         }
 
-        long found = FirstMatchUnlocked(waiter.Pattern, waiter.From, searchFrom);
+        (long found, int length) = FirstMatchUnlocked(waiter.Pattern, waiter.From, searchFrom);
         if (failure is not null && (found < 0 || failedAt <= found))
         {
             waiter.Fail(new QemuConsoleException(
@@ -176,32 +176,48 @@ public sealed partial class QemuConsole
             return false;
         }
 
-        // Re-run once on a string for the groups; the scans above stayed allocation-free.
         long inputStart = Math.Max(waiter.From, _window.Start);
-        string rest = new(_window.From(inputStart));
-        Match match = waiter.Pattern.Match(rest, (int)(found - inputStart));
-        long absolute = inputStart + match.Index;
-        long matchEnd = absolute + match.Length;
+        Match match = GroupsUnlocked(waiter.Pattern, inputStart, found, length);
+        long matchEnd = found + match.Length;
         _cursor = Math.Max(_cursor, matchEnd);
-        waiter.Succeed(new ConsoleMatch(match, PublicIndex(absolute), rest[..match.Index]) { End = matchEnd });
+        waiter.Succeed(new ConsoleMatch(match, PublicIndex(found), new string(_window.Slice(inputStart, found))) { End = matchEnd });
         return true;
     }
 
     /// <summary>
-    /// Where <paramref name="regex"/> first matches at or after <paramref name="from"/> in the kept text that starts at
-    /// <paramref name="inputStart"/> (anchors and look-behinds see that text), or -1.
+    /// Re-runs <paramref name="pattern"/> on a string for its groups, where the span scan found it. The string covers the
+    /// match and <see cref="MatchLookBack"/> on each side, not all the text since the wait began (a flood would make that
+    /// megabytes per match); a pattern whose look-arounds reach further gets the full text instead.
     /// </summary>
-    private long FirstMatchUnlocked(Regex regex, long inputStart, long from)
+    private Match GroupsUnlocked(Regex pattern, long inputStart, long found, int length)
+    {
+        long sliceStart = Math.Max(inputStart, found - MatchLookBack);
+        string around = new(_window.Slice(sliceStart, found + length + MatchLookBack));
+        Match match = pattern.Match(around, (int)(found - sliceStart));
+        if (match.Success && match.Index == found - sliceStart && match.Length == length)
+        {
+            return match;
+        }
+
+        string all = new(_window.From(inputStart));
+        return pattern.Match(all, (int)(found - inputStart));
+    }
+
+    /// <summary>
+    /// Where <paramref name="regex"/> first matches at or after <paramref name="from"/> in the kept text that starts at
+    /// <paramref name="inputStart"/> (anchors and look-behinds see that text), and how long the match is; -1 if nowhere.
+    /// </summary>
+    private (long Index, int Length) FirstMatchUnlocked(Regex regex, long inputStart, long from)
     {
         long start = Math.Max(inputStart, _window.Start);
         ReadOnlySpan<char> input = _window.From(start);
         int startat = (int)Math.Clamp(from - start, 0, input.Length);
         foreach (ValueMatch m in regex.EnumerateMatches(input, startat))
         {
-            return start + m.Index;
+            return (start + m.Index, m.Length);
         }
 
-        return -1;
+        return (-1, 0);
     }
 
     private void FailAllUnlocked(string reason)
