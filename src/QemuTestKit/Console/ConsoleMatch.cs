@@ -8,7 +8,10 @@ namespace QemuTestKit;
 /// Where the match starts, in characters since the console connected (saturating at <see cref="int.MaxValue"/>). That is its
 /// index in <see cref="QemuConsole.Text"/> until the console's window drops old text (see <see cref="QemuConsoleOptions.MaxTextLength"/>).
 /// </param>
-/// <param name="Before">The console text between the wait's start and the match.</param>
+/// <param name="Before">
+/// The console text between the wait's start and the match (its last <see cref="QemuConsoleOptions.MaxTextLength"/>
+/// characters, if the window dropped the rest).
+/// </param>
 public sealed record ConsoleMatch(Match Match, int Index, string Before)
 {
     /// <summary>The matched text.</summary>

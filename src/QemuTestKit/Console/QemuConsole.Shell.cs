@@ -11,7 +11,7 @@ public sealed partial class QemuConsole
     /// <see cref="ExecAsync"/>), so neither the echoed command line, the prompt, job notices nor kernel messages around it are
     /// mistaken for it or end it early. The command may span lines and end with <c>&amp;</c> or a <c># comment</c>.
     /// </summary>
-    /// <exception cref="QemuConsoleException">A failure pattern appeared, or the console closed.</exception>
+    /// <exception cref="QemuConsoleException">A failure pattern appeared, the console closed, or the output was longer than <see cref="QemuConsoleOptions.MaxTextLength"/>.</exception>
     /// <exception cref="TimeoutException">The command did not finish within <paramref name="timeout"/> (default <see cref="DefaultTimeout"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<string> RunAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
@@ -25,7 +25,7 @@ public sealed partial class QemuConsole
     /// <c>echo</c>, <c>$?</c>) reading the console; the prompt is not waited for, so a command can be sent while the shell is
     /// still printing its prompt.
     /// </summary>
-    /// <exception cref="QemuConsoleException">A failure pattern appeared, or the console closed.</exception>
+    /// <exception cref="QemuConsoleException">A failure pattern appeared, the console closed, or the output was longer than <see cref="QemuConsoleOptions.MaxTextLength"/>.</exception>
     /// <exception cref="TimeoutException">The command did not finish within <paramref name="timeout"/> (default <see cref="DefaultTimeout"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<ConsoleExecResult> ExecAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
@@ -97,6 +97,17 @@ public sealed partial class QemuConsole
             await SendAsync(frame.Text, deadline.Token).ConfigureAwait(false);
             ConsoleMatch begun = await begin.ConfigureAwait(false);
             ConsoleMatch end = await WaitCoreAsync(frame.End, null, begun.End, Timeout.InfiniteTimeSpan, deadline.Token).ConfigureAwait(false);
+            long printed = end.End - end.Match.Length - begun.End;
+            if (end.Before.Length < printed)
+            {
+                // The window dropped the start of the output before the command ended: returning the rest would be a lie.
+                throw new QemuConsoleException(
+                    $"{caller}(\"{ConsoleText.Visible(command)}\") printed {printed} characters, more than the console keeps in memory " +
+                    $"(QemuConsoleOptions.MaxTextLength = {_window.MaxLength}); raise MaxTextLength, or write the output to a file in the guest " +
+                    $"and read that{(LogPath is null ? "" : $" (the console log {LogPath} has all of it)")}.",
+                    Tail());
+            }
+
             return new ConsoleExecResult(ShellFrame.ExitStatus(end), TrimFinalNewline(ConsoleText.Clean(end.Before)));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

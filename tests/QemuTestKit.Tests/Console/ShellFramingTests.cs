@@ -79,9 +79,23 @@ public sealed class ShellFramingTests
         Assert.Equal("for w in one two\ndo echo $w; done", shell.Commands[^1]);
     }
 
-    private static async Task<FakeConsolePeer> StartAsync()
+    [Fact(Timeout = 60_000)]
+    public async Task Output_longer_than_the_window_fails_with_the_setting_to_raise_instead_of_returning_a_part()
     {
-        FakeConsolePeer peer = await FakeConsolePeer.StartAsync();
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using FakeConsolePeer peer = await StartAsync(new QemuConsoleOptions { MaxTextLength = QemuConsoleOptions.MinMaxTextLength });
+        string big = string.Concat(Enumerable.Repeat("0123456789abcdef\n", 1_000));
+        await using FakeShell shell = await FakeShell.StartAsync(peer, command => new ShellReply(command == "cat big" ? big : "small\n"));
+
+        var ex = await Assert.ThrowsAsync<QemuConsoleException>(() => peer.Console.ExecAsync("cat big", Generous, ct));
+
+        Assert.Contains("MaxTextLength", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("small", await peer.Console.RunAsync("echo small", Generous, ct));
+    }
+
+    private static async Task<FakeConsolePeer> StartAsync(QemuConsoleOptions? options = null)
+    {
+        FakeConsolePeer peer = await FakeConsolePeer.StartAsync(options);
         QemuProfileMachine.ConfigureConsole(new QemuProfile("tiny-like") { Prompt = FakeShell.PromptText }, peer.Console);
         return peer;
     }
