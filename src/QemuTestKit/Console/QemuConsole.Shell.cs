@@ -23,7 +23,7 @@ public sealed partial class QemuConsole
     /// anywhere after the command was sent, whatever else (prompts, job notices, kernel messages) the console shows around
     /// it. The command may span lines and end with <c>&amp;</c> or a <c># comment</c>. It needs a POSIX shell (<c>{ …; }</c>,
     /// <c>echo</c>, <c>$?</c>) reading the console; the prompt is not waited for, so a command can be sent while the shell is
-    /// still printing its prompt.
+    /// still printing its prompt. Concurrent calls on one console run one after another in the shell.
     /// </summary>
     /// <exception cref="QemuConsoleException">A failure pattern appeared, the console closed, or the output was longer than <see cref="QemuConsoleOptions.MaxTextLength"/>.</exception>
     /// <exception cref="TimeoutException">The command did not finish within <paramref name="timeout"/> (default <see cref="DefaultTimeout"/>).</exception>
@@ -90,6 +90,7 @@ public sealed partial class QemuConsole
         using CancellationTokenSource deadline = Deadline(limit, cancellationToken);
 
         // Registered before the send, from the end of what came before: the markers cannot be missed however fast the shell is.
+        // The frame goes out in one write, so concurrent commands reach the shell whole, one after another.
         long start = MarkEnd();
         Task<ConsoleMatch> begin = WaitCoreAsync(frame.Begin, null, start, Timeout.InfiniteTimeSpan, deadline.Token);
         try

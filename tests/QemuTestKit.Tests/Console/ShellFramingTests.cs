@@ -80,6 +80,20 @@ public sealed class ShellFramingTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Concurrent_commands_on_one_console_run_one_after_another()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using FakeConsolePeer peer = await StartAsync();
+        await using FakeShell shell = await FakeShell.StartAsync(peer, command => new ShellReply(command["echo ".Length..] + "\n"));
+
+        Task<ConsoleExecResult>[] runs = [.. Enumerable.Range(0, 8).Select(i => peer.Console.ExecAsync($"echo run-{i}", Generous, ct))];
+        ConsoleExecResult[] results = await Task.WhenAll(runs);
+
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"run-{i}"), results.Select(r => r.Output));
+        Assert.Equal(8, shell.Commands.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Output_longer_than_the_window_fails_with_the_setting_to_raise_instead_of_returning_a_part()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
