@@ -195,14 +195,14 @@ public sealed class QemuProfilesTests : IDisposable
         string deep = Path.Combine(_dir, "tests", "bin", "Debug");
         Directory.CreateDirectory(deep);
 
-        QemuProfileException missing = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, null));
+        QemuProfileException missing = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, "x86_64", null));
         Assert.Contains("run 'bash build/guest/build.sh'", missing.Message, StringComparison.Ordinal);
 
         Directory.CreateDirectory(guest);
         File.WriteAllText(Path.Combine(guest, "guest.json"), "{}");
-        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory(deep, null));
-        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory("/", guest));
-        Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, deep));
+        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory(deep, "x86_64", null));
+        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory("/", "x86_64", guest));
+        Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, "x86_64", deep));
 
         QemuProfile tiny = BuiltInProfiles.CreateTiny(guest);
         Assert.Equal(Path.Combine(guest, "vmlinuz"), tiny.Kernel);
