@@ -125,7 +125,7 @@ internal static class BuiltInProfiles
 
         throw new QemuProfileException(
             $"Profile '{profile}': the tiny test guest for {arch} is not built (no build/guest/out/{arch}/guest.json above {baseDirectory}); " +
-            $"run 'bash build/guest/build.sh {arch}' from the repository root, or set QTK_GUEST_DIR.",
+            $"run 'bash build/guest/build.sh' from the repository root (every architecture; 'build.sh {arch}' builds only this one), or set QTK_GUEST_DIR.",
             profile, null, Source);
     }
 

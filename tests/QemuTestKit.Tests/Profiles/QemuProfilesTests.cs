@@ -138,7 +138,7 @@ public sealed class QemuProfilesTests : IDisposable
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("fileonly").QemuBinary);
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("none").QemuBinary);
         Assert.Null(profiles.Get("arm").QemuBinary);
-        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny"], profiles.Names);
+        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny", "tiny-x86_64", "tiny-aarch64"], profiles.Names);
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class QemuProfilesTests : IDisposable
 
         QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("tiyn"));
 
-        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny, tiny-x86_64, tiny-aarch64.", ex.Message, StringComparison.Ordinal);
         Assert.Contains("qemutestkit.manifest.json (absent)", ex.Message, StringComparison.Ordinal);
     }
 
