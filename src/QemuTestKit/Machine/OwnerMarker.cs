@@ -37,10 +37,11 @@ internal static class OwnerMarker
     /// <summary>Removes the folders <c>{parent}/{prefix}*</c> whose marker names a process that is gone; returns how many.</summary>
     public static int Sweep(string parent, string prefix, ILogger logger)
     {
-        IEnumerable<string> candidates;
+        List<string> candidates;
         try
         {
-            candidates = Directory.EnumerateDirectories(parent, prefix + "*");
+            // Listed at once: enumeration errors surface here, not halfway through the loop.
+            candidates = [.. Directory.EnumerateDirectories(parent, prefix + "*")];
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -21,8 +21,8 @@ namespace QemuTestKit;
 /// console's last lines. Shutdown of a stopped QEMU kills it at once instead of waiting out the graceful timeout.</para>
 /// <para>The source is split by concern: configuration here, launch in <c>QemuMachine.Launch.cs</c>, shutdown and cleanup
 /// in <c>QemuMachine.Lifecycle.cs</c>, stall diagnosis in <c>QemuMachine.Diagnosis.cs</c>, QMP in
-/// <c>QemuMachine.Qmp.cs</c>, the base arguments in <see cref="MachineCommandLine"/> and folders in
-/// <see cref="MachineDirectories"/>.</para>
+/// <c>QemuMachine.Qmp.cs</c>, the base arguments in <c>MachineCommandLine</c> and the folders in
+/// <c>MachineDirectories</c>.</para>
 /// </remarks>
 public sealed partial class QemuMachine : IAsyncDisposable
 {
@@ -106,7 +106,7 @@ public sealed partial class QemuMachine : IAsyncDisposable
     public string? Log => _iolog;
 
     /// <summary>The temp directory (QEMUMachine's <c>temp_dir</c>): created on first use, private (0700), removed at cleanup.</summary>
-    /// <remarks>Reading it before launch creates the folder; shutdown or dispose removes it, launched or not.</remarks>
+    /// <remarks>Reading it creates the folder; shutdown after a launch removes it, and dispose removes it even when the machine was never launched.</remarks>
     public string TempDir => _dirs.TempDir;
 
     /// <summary>Where the sockets go (QEMUMachine's <c>sock_dir</c>): the configured folder, else the temp directory.</summary>
