@@ -58,12 +58,14 @@ internal sealed class LocalQemuProcess : IQemuProcess
     {
         int pid = Pid!.Value;
         byte* info = stackalloc byte[Libc.OpaqueSize];
+        bool zombie = true;
         while (Libc.waitid(Libc.P_PID, pid, info, Libc.WEXITED | Libc.WNOWAIT) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             if (errno != Libc.EINTR)
             {
                 // ECHILD: someone else reaped it (a SIGCHLD handler set to reap all); the status is lost.
+                zombie = false;
                 break;
             }
         }
@@ -71,8 +73,13 @@ internal sealed class LocalQemuProcess : IQemuProcess
         lock (_gate)
         {
             // What the child leaves in its group (a wrapper's QEMU, the watchdog) ends with it; the zombie leader still
-            // holds the group id, so the group cannot be a recycled one.
-            _ = Libc.kill(-pid, Libc.SIGKILL);
+            // holds the group id, so the group cannot be a recycled one. (Reaped by someone else, it holds nothing: the
+            // watchdog then ends the group when its pipe closes below.)
+            if (zombie)
+            {
+                _ = Libc.kill(-pid, Libc.SIGKILL);
+            }
+
             int status;
             int result;
             do
