@@ -43,6 +43,33 @@ public sealed class SweepTests
         Assert.True(Directory.Exists(live));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task The_short_socket_folder_carries_the_owner_marker_and_a_dead_owners_one_is_swept()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var scratch = new ScratchDirectory();
+        ProcessStat self = ProcessStat.Read(Environment.ProcessId) ?? throw new InvalidOperationException("no /proc/self/stat");
+        int exitedPid = await ExitedProcessPidAsync(ct);
+        string dead = Marked(scratch.Path, "qtk-dead01", OwnerMarker.Format(exitedPid, 1));
+        string live = Marked(scratch.Path, "qtk-live01", OwnerMarker.Format(self.Pid, self.StartTime));
+        var leaks = new LeakCheck();
+        await using QemuMachine machine = MachineFactory.Bare(new QemuMachineOptions { BaseTempDir = Path.Combine(scratch.Path, new string('b', 90)) });
+        await machine.LaunchAsync(ct);
+        leaks.Record(machine);
+
+        Assert.StartsWith("/tmp/qtk-", machine.SockDir, StringComparison.Ordinal);
+        Assert.Equal(
+            OwnerMarker.Format(self.Pid, self.StartTime),
+            await File.ReadAllTextAsync(Path.Combine(machine.SockDir, OwnerMarker.FileName), ct));
+
+        // The launch swept /tmp once for this process; the same rule, applied to a folder of fakes, keeps the live one.
+        Assert.Equal(1, OwnerMarker.Sweep(scratch.Path, "qtk-", new ListLogger()));
+        Assert.False(Directory.Exists(dead));
+        Assert.True(Directory.Exists(live));
+        await machine.ShutdownAsync(cancellationToken: ct);
+        await leaks.AssertNothingLeftAsync();
+    }
+
     [Fact]
     public void A_stat_line_is_parsed_from_the_last_parenthesis()
     {
