@@ -12,8 +12,9 @@ public sealed partial class QemuMachine
     /// to <paramref name="timeout"/> (default 30 s); if that fails QEMU is killed and <see cref="AbnormalShutdownException"/>
     /// is thrown with the cause inside (and kept in <see cref="AbnormalShutdown"/>). A QEMU whose process is stopped
     /// (state T, e.g. by SIGSTOP) can neither quit nor exit: it is killed as soon as that is seen, without waiting out
-    /// <paramref name="timeout"/>, and reported the same way. Hard: kill at once. Cleanup always runs: QMP closed, <see cref="Log"/> loaded, temp
-    /// directory and sockets removed. A signal nobody sent is logged as a warning. Does nothing when not launched.
+    /// <paramref name="timeout"/>, and reported the same way. Hard: kill at once. Cleanup always runs: QMP closed,
+    /// <see cref="Log"/> loaded, temp directory and sockets removed. A signal nobody sent is logged as a warning. Does
+    /// nothing when not launched.
     /// </summary>
     /// <exception cref="AbnormalShutdownException">The graceful shutdown failed or QEMU was stopped; QEMU was killed.</exception>
     /// <exception cref="TimeoutException">QEMU did not exit within 60 s of SIGKILL.</exception>
@@ -61,9 +62,10 @@ public sealed partial class QemuMachine
 
     /// <summary>
     /// Waits for the guest to power QEMU off, then cleans up (QEMUMachine's <c>wait</c>): no <c>quit</c> is sent; after
-    /// <paramref name="timeout"/> (default 30 s) QEMU is killed and <see cref="AbnormalShutdownException"/> thrown.
+    /// <paramref name="timeout"/> (default 30 s), or as soon as QEMU is seen stopped (state T), QEMU is killed and
+    /// <see cref="AbnormalShutdownException"/> thrown.
     /// </summary>
-    /// <exception cref="AbnormalShutdownException">QEMU did not exit in time and was killed.</exception>
+    /// <exception cref="AbnormalShutdownException">QEMU did not exit in time, or was stopped, and was killed.</exception>
     public Task WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         ShutdownCoreAsync(hard: false, timeout, quitIssued: true, cancellationToken);
 
