@@ -122,7 +122,7 @@ public sealed partial class QgaClient
                 while (!block.IsEmpty)
                 {
                     ReadOnlyMemory<byte> pending = block;
-                    JsonElement written = await ExecuteRawAsync(
+                    JsonElement written = await ExecuteAsync(
                         "guest-file-write",
                         new WriterArguments(w =>
                         {
@@ -130,7 +130,7 @@ public sealed partial class QgaClient
                             w.WriteBase64String("buf-b64"u8, pending.Span);
                         }),
                         cancellationToken).ConfigureAwait(false);
-                    long count = ReturnOrThrow("guest-file-write", written).GetProperty("count").GetInt64();
+                    long count = written.GetProperty("count").GetInt64();
                     if (count <= 0)
                     {
                         throw new IOException(

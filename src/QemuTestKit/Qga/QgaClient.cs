@@ -327,14 +327,7 @@ public sealed partial class QgaClient : IAsyncDisposable
             return value;
         }
 
-        string errorClass = "";
-        string description = response.GetRawText();
-        if (response.TryGetProperty("error", out JsonElement error) && error.ValueKind == JsonValueKind.Object)
-        {
-            errorClass = error.TryGetProperty("class", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
-            description = error.TryGetProperty("desc", out JsonElement d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : error.GetRawText();
-        }
-
+        (string errorClass, string description) = CommandMessage.ReadError(response);
         throw new QgaCommandException(command, errorClass, description, response);
     }
 
@@ -352,41 +345,9 @@ public sealed partial class QgaClient : IAsyncDisposable
         try
         {
             ThrowIfClosed(command);
-            _writeBuffer.ResetWrittenCount();
-            if (markerFirst)
-            {
-                _writeBuffer.Write([Marker]);
-            }
-
-            int jsonStart = _writeBuffer.WrittenCount;
-            _jsonWriter.Reset(_writeBuffer);
-            _jsonWriter.WriteStartObject();
-            _jsonWriter.WriteString("execute"u8, command);
-            if (arguments is not null)
-            {
-                _jsonWriter.WritePropertyName("arguments"u8);
-                if (arguments is WriterArguments writer)
-                {
-                    _jsonWriter.WriteStartObject();
-                    writer.Write(_jsonWriter);
-                    _jsonWriter.WriteEndObject();
-                }
-                else
-                {
-                    QmpArgumentWriter.Write(_jsonWriter, arguments, _options.ConvertKeys);
-                }
-            }
-
-            if (id is { } value)
-            {
-                _jsonWriter.WriteNumber("id"u8, value);
-            }
-
-            _jsonWriter.WriteEndObject();
-            _jsonWriter.Flush();
-            _writeBuffer.Write("\n"u8);
-
-            byte[] message = _writeBuffer.WrittenSpan.ToArray();
+            byte[] message = CommandMessage.Write(
+                _writeBuffer, _jsonWriter, markerFirst ? [Marker] : [], "execute"u8, command, arguments, _options.ConvertKeys, id);
+            int jsonStart = markerFirst ? 1 : 0;
             var text = new ReadOnlyMemory<byte>(message, jsonStart, message.Length - jsonStart - 1);
             Transcript.Add(QmpMessageDirection.Sent, text);
             QgaLog.Sent(_logger, _name, new Utf8Text(text));
@@ -446,11 +407,5 @@ public sealed partial class QgaClient : IAsyncDisposable
         {
             _writeLock.Release();
         }
-    }
-
-    /// <summary>Arguments written straight into the message (base64 file blocks: no intermediate string).</summary>
-    private sealed class WriterArguments(Action<Utf8JsonWriter> write)
-    {
-        public void Write(Utf8JsonWriter writer) => write(writer);
     }
 }
