@@ -24,17 +24,7 @@ public sealed partial class QgaClient
         {
             while (true)
             {
-                if (buffer.Length - end < MinReadBytes)
-                {
-                    int kept = end - start;
-                    byte[] target = kept + MinReadBytes <= buffer.Length ? buffer : new byte[Math.Max(buffer.Length * 2, kept + MinReadBytes)];
-                    Buffer.BlockCopy(buffer, start, target, 0, kept);
-                    buffer = target;
-                    scanned -= start;
-                    start = 0;
-                    end = kept;
-                }
-
+                ReadBuffer.MakeRoom(ref buffer, ref start, ref end, ref scanned, MinReadBytes);
                 int received = await _stream.ReadAsync(buffer.AsMemory(end), _readCancel.Token).ConfigureAwait(false);
                 if (received == 0)
                 {
