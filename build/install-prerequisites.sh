@@ -30,6 +30,8 @@ for pair in "${wanted[@]}"; do
 done
 # busybox-static: a dynamic busybox may be on PATH, so check the package itself.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" || missing+=(busybox-static)
+# qemu-guest-agent: the guest agent client's tests run Debian's qemu-ga on the host (in /usr/sbin, often off PATH).
+dpkg-query -W -f='${Status}' qemu-guest-agent 2>/dev/null | grep -q "install ok installed" || missing+=(qemu-guest-agent)
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "install-prerequisites: the .NET SDK (10.0) is not on PATH; install it first: https://learn.microsoft.com/dotnet/core/install/linux" >&2
