@@ -63,6 +63,38 @@ public sealed class QgaClientProtocolTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Connect_with_no_agent_answering_times_out_naming_qemu_ga_and_releases_the_stream()
+    {
+        await using var agent = new FakeQgaAgent();
+        var options = new QgaClientOptions { CommandTimeout = TimeSpan.FromSeconds(2) };
+
+        var ex = await Assert.ThrowsAsync<TimeoutException>(() => QgaClient.ConnectAsync(agent.ClientStream, options, TestContext.Current.CancellationToken));
+
+        Assert.Contains("guest-sync-delimited", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("qemu-ga", ex.Message, StringComparison.Ordinal);
+
+        // Every attempt was flushed with 0xFF and had its own id; then the client closed its side.
+        var ids = new HashSet<long>();
+        while (true)
+        {
+            JsonElement sync;
+            try
+            {
+                sync = await agent.ReceiveAsync();
+            }
+            catch (EndOfStreamException)
+            {
+                break;
+            }
+
+            Assert.True(agent.LastHadMarker);
+            Assert.True(ids.Add(sync.GetProperty("arguments").GetProperty("id").GetInt64()));
+        }
+
+        Assert.NotEmpty(ids);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task ResyncAsync_skips_the_late_reply_of_a_timed_out_command()
     {
         (QgaClient client, FakeQgaAgent agent) = await FakeQgaAgent.ConnectAsync(new QgaClientOptions { CommandTimeout = TimeSpan.FromMilliseconds(300) });
