@@ -12,8 +12,8 @@ using QemuTestKit.Qmp;
 namespace QemuTestKit.Qga;
 
 /// <summary>
-/// An asynchronous client for the QEMU guest agent (<c>qemu-ga</c>), the counterpart of the guest-agent client in
-/// QEMU's Python <c>qemu.qmp</c> package. It speaks QMP's JSON framing with the agent's own rules: no greeting and no
+/// An asynchronous client for the QEMU guest agent (<c>qemu-ga</c>), the counterpart of QEMU's Python
+/// <c>qemu-ga-client</c> (<c>python/qemu/utils/qemu_ga_client.py</c>, built on <c>qemu.qmp</c>). It speaks QMP's JSON framing with the agent's own rules: no greeting and no
 /// capabilities negotiation; <c>guest-sync-delimited</c> (with a random id, answered after a 0xFF marker byte) to
 /// resynchronise on connect and on <see cref="ResyncAsync"/>, skipping whatever stale bytes and replies a previous
 /// connection or guest boot left in the channel; commands that never answer (<c>guest-shutdown</c>,
