@@ -91,7 +91,7 @@ public sealed record QemuLaunchPlan
     }
 
     /// <summary>The one place a drive's default id is decided: by position, so it is the same on every run.</summary>
-    private static QemuDrive[] WithIds(IReadOnlyList<QemuDrive> drives) =>
+    internal static QemuDrive[] WithIds(IReadOnlyList<QemuDrive> drives) =>
         [.. drives.Select((drive, i) => drive.Id is null ? drive with { Id = QemuDriveInterfaces.DefaultId(i) } : drive)];
 
     /// <summary><c>auto</c> takes KVM when it is usable; <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c> or <c>tcg</c>) overrides <c>auto</c> for a whole run.</summary>
