@@ -149,8 +149,8 @@ public sealed class BuildTimeChecksTests : IDisposable
     [Theory]
     [InlineData("Drives", "seed.raw|bus=ide", "'bus=ide' is not a drive option")]
     [InlineData("Drives", "seed.raw|interface=floppy", "\"floppy\"")]
-    [InlineData("Display", "cirrus", "\"cirrus\"")]
-    [InlineData("Network", "tap", "\"tap\"")]
+    [InlineData("Display", "cirrus", "must be one of \"none\", \"vga\", \"virtio-gpu\"")]
+    [InlineData("Network", "tap", "must be one of \"user\", \"none\"")]
     public void QTK021_for_invalid_drive_network_or_display_metadata(string metadata, string value, string expected)
     {
         _temp.WriteText("seed.raw", "seed");
