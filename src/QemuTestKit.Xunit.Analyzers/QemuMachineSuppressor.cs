@@ -14,6 +14,8 @@ namespace QemuTestKit.Xunit.Analyzers;
 /// <item><c>xUnit1051</c> on calls into the kit's VM types (<c>QemuVm</c>, <c>QemuMachine</c>, <c>QemuConsole</c>,
 /// <c>QmpClient</c>, <c>Snapshot</c>) made without a token: inside a test those calls follow
 /// <c>TestContext.Current.CancellationToken</c> by themselves, which is what the warning asks for.</item>
+/// <item><c>xUnit1069</c> on a test with a <c>Timeout</c> whose body calls into those types: those calls end when the
+/// timeout cancels the test's token, which is what the warning wants to make sure of.</item>
 /// </list>
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -31,6 +33,12 @@ public sealed class QemuMachineSuppressor : DiagnosticSuppressor
         suppressedDiagnosticId: "xUnit1051",
         justification: "QemuTestKit's VM calls use TestContext.Current.CancellationToken when no token is passed.");
 
+    /// <summary>xUnit1069 on a test with a timeout that calls into a kit type that follows the test's token.</summary>
+    public static readonly SuppressionDescriptor TimeoutReachesKitCalls = new(
+        id: "QTKSP1069",
+        suppressedDiagnosticId: "xUnit1069",
+        justification: "The test's QemuTestKit calls follow TestContext.Current.CancellationToken, which its Timeout cancels.");
+
     // The types whose calls fall back to the current test's token (QemuVm installs that fallback on the machine it
     // boots); other kit types (profiles, snapshots, the MSBuild side) do not, so the warning stays for them.
     private static readonly ImmutableHashSet<string> s_followingTypes = ImmutableHashSet.Create(
@@ -46,7 +54,7 @@ public sealed class QemuMachineSuppressor : DiagnosticSuppressor
 
     /// <inheritdoc/>
     public override ImmutableArray<SuppressionDescriptor> SupportedSuppressions { get; } =
-        ImmutableArray.Create(FixtureFromQemuMachine, KitFollowsTestToken);
+        ImmutableArray.Create(FixtureFromQemuMachine, KitFollowsTestToken, TimeoutReachesKitCalls);
 
     /// <inheritdoc/>
     public override void ReportSuppressions(SuppressionAnalysisContext context)
@@ -68,6 +76,11 @@ public sealed class QemuMachineSuppressor : DiagnosticSuppressor
             else if (diagnostic.Id == KitFollowsTestToken.SuppressedDiagnosticId && IsCallIntoFollowingType(node, model, context))
             {
                 context.ReportSuppression(Suppression.Create(KitFollowsTestToken, diagnostic));
+            }
+            else if (diagnostic.Id == TimeoutReachesKitCalls.SuppressedDiagnosticId && node.AncestorsAndSelf().OfType<MethodDeclarationSyntax>().FirstOrDefault() is { } test
+                && test.DescendantNodes().OfType<InvocationExpressionSyntax>().Any(call => IsCallIntoFollowingType(call, model, context)))
+            {
+                context.ReportSuppression(Suppression.Create(TimeoutReachesKitCalls, diagnostic));
             }
         }
     }

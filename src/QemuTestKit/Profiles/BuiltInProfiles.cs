@@ -58,6 +58,10 @@ internal static class BuiltInProfiles
             FailurePatterns = ["Kernel panic"],
             Prompt = TinyPrompt,
             WarmStart = true,
+
+            // A user-mode NIC with restrict=on: the guest gets 10.0.2.15 by DHCP and reaches nothing outside the VM; the
+            // test reaches its servers only through ports it forwards on 127.0.0.1.
+            Network = new QemuProfileNetwork(),
         };
         return arch switch
         {

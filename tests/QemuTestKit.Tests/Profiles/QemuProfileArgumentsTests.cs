@@ -18,7 +18,8 @@ public sealed class QemuProfileArgumentsTests
 
         Assert.Equal(
             ["-nodefaults", "-accel", "tcg", "-m", "256M", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
-             "-append", "console=ttyS0 quiet panic=-1 no_timer_check", "-no-reboot"],
+             "-append", "console=ttyS0 quiet panic=-1 no_timer_check", "-no-reboot",
+             "-netdev", "user,id=net0,restrict=on", "-device", "virtio-net-pci,netdev=net0,id=net0-dev"],
             args);
     }
 
