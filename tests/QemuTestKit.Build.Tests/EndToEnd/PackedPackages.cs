@@ -45,7 +45,7 @@ public sealed class PackedPackages : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -10,7 +10,7 @@ namespace QemuTestKit.Build.Tests.Readme;
 /// </summary>
 public sealed partial class ReadmeCodeBlocksTests
 {
-    private static readonly string RepoRoot = FindRepoRoot();
+    private static readonly string RepoRoot = PackedPackages.FindRepoRoot();
 
     public static IEnumerable<string> Readmes =>
     [
@@ -75,19 +75,6 @@ public sealed partial class ReadmeCodeBlocksTests
             ? $"{f.Value} of {blocks.First(b => ReferenceEquals(b.Item2, f.Value)).Item1}: {e}"
             : e));
         Assert.True(build.ExitCode == 0, $"README blocks do not compile:\n{named}\n\n{build}");
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "QemuTestKit.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No QemuTestKit.sln above {AppContext.BaseDirectory}.");
     }
 
     [GeneratedRegex(@"[^\s]*\.cs\(\d+,\d+\): error [A-Z]+\d+: [^\[\n]*")]
