@@ -19,7 +19,7 @@ internal static partial class ReadmeSnippetProject
 {
     /// <summary>The names fragments may use without declaring them: what the prose around them says they are.</summary>
     public const string FragmentParameters =
-        "string kernel, string initrd, string image, string buildId, string text, ILogger logger, CancellationToken ct";
+        "string kernel, string initrd, string image, byte[] bytes, ILogger logger, CancellationToken ct";
 
     private const string FragmentUsings = """
         using System.Net;
@@ -28,6 +28,7 @@ internal static partial class ReadmeSnippetProject
         using Microsoft.Extensions.Logging;
         using QemuTestKit;
         using QemuTestKit.Containers;
+        using QemuTestKit.Qga;
         using QemuTestKit.Qmp;
         using QemuTestKit.Xunit;
         using Xunit;
