@@ -82,7 +82,7 @@ public sealed class QemuProfilesTests : IDisposable
     [InlineData("""{ "readyPattern": "(" }""", "readyPattern", "is not a valid regular expression")]
     [InlineData("""{ "failurePatterns": ["ok", 3] }""", "failurePatterns[1]", "must be a string")]
     [InlineData("""{ "drives": [ { "format": "raw" } ] }""", "drives[0]", "needs exactly one of \"image\"")]
-    [InlineData("""{ "drives": [ { "path": "a", "cache": "none" } ] }""", "drives[0].cache", "is not a drive field")]
+    [InlineData("""{ "drives": [ { "path": "a", "bus": "ide.0" } ] }""", "drives[0].bus", "is not a drive field")]
     [InlineData("""{ "bootTimeoutSeconds": -1 }""", "bootTimeoutSeconds", "must be a positive number of seconds")]
     [InlineData("""{ "append": "quiet" }""", "append", "needs \"kernel\"")]
     [InlineData("""{ "console": "ttyS0" }""", "console", "must be an object")]
