@@ -36,5 +36,5 @@ internal static class HostArchitecture
     };
 
     public static string InstallHint(string arch) =>
-        $"install QEMU (Debian/Ubuntu: 'apt-get install {DebianPackage(arch)}'; Fedora: 'dnf install qemu-system-{(arch is "x86_64" or "i386" ? "x86" : arch)}'; macOS: 'brew install qemu')";
+        $"install QEMU (Debian/Ubuntu: 'apt-get install {DebianPackage(arch)}'; Fedora: 'dnf install qemu-system-{(arch is "x86_64" or "i386" ? "x86" : arch)}'; macOS: 'brew install qemu'; Windows: 'winget install SoftwareFreedomConservancy.QEMU')";
 }

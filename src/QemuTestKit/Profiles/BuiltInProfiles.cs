@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 
 namespace QemuTestKit;
@@ -92,9 +93,9 @@ internal static class BuiltInProfiles
     internal static string Aarch64Cpu(string? hostArch) => hostArch == "aarch64" ? "max" : "max,pauth-impdef=on";
 
     /// <summary>
-    /// The folder of the x86_64 tiny guest: <c>QTK_GUEST_DIR</c>, else the first <c>build/guest/out</c> above
-    /// <paramref name="baseDirectory"/> that holds it, so tests in this repository and its samples find the guest with
-    /// no configuration.
+    /// The folder of the x86_64 tiny guest: <c>QTK_GUEST_DIR</c>, else <c>qemu-guests</c> in
+    /// <paramref name="baseDirectory"/> (where the QemuTestKit.Guests package copies the guests), else the first
+    /// <c>build/guest/out</c> above it, so tests in this repository and its samples find the guest with no configuration.
     /// </summary>
     public static string FindGuestDirectory(string baseDirectory) => FindGuestDirectory(baseDirectory, "x86_64");
 
@@ -104,9 +105,16 @@ internal static class BuiltInProfiles
         FindGuestDirectory(baseDirectory, arch, Environment.GetEnvironmentVariable("QTK_GUEST_DIR"));
 
     /// <summary>
-    /// Where the tiny guest of <paramref name="arch"/> is. A folder is a guest when it holds <c>guest.json</c> for that
-    /// architecture; <paramref name="fromEnv"/> (or each <c>build/guest/out</c>) may be the build's output folder, whose
-    /// <c>&lt;arch&gt;</c> subfolders hold the guests, or one guest's own folder.
+    /// The folder, next to the test assembly, where the QemuTestKit.Guests package's build targets copy the guests
+    /// (<c>qemu-guests/&lt;arch&gt;/</c>; the same name is in that package's <c>QemuTestKit.Guests.targets</c>).
+    /// </summary>
+    public const string PackagedGuestsFolder = "qemu-guests";
+
+    /// <summary>
+    /// Where the tiny guest of <paramref name="arch"/> is: <paramref name="fromEnv"/> (<c>QTK_GUEST_DIR</c>), else
+    /// <see cref="PackagedGuestsFolder"/> in <paramref name="baseDirectory"/>, else the first <c>build/guest/out</c> above
+    /// it (a clone of the kit). A folder is a guest when it holds <c>guest.json</c> for that architecture; each place may be
+    /// a folder whose <c>&lt;arch&gt;</c> subfolders hold the guests, or one guest's own folder.
     /// </summary>
     internal static string FindGuestDirectory(string baseDirectory, string arch, string? fromEnv)
     {
@@ -115,8 +123,14 @@ internal static class BuiltInProfiles
         {
             return GuestIn(fromEnv, arch) ?? throw new QemuProfileException(
                 $"Profile '{profile}': QTK_GUEST_DIR is '{fromEnv}' but holds no {arch} guest (no {Path.Combine(arch, "guest.json")}, " +
-                $"and no guest.json whose \"arch\" is {arch}); run 'bash build/guest/build.sh {arch}' and point QTK_GUEST_DIR at its output folder.",
+                $"and no guest.json whose \"arch\" is {arch}). Point QTK_GUEST_DIR at a folder holding {arch}/guest.json, " +
+                "or unset it to use the guests of the QemuTestKit.Guests package.",
                 profile, null, Source);
+        }
+
+        if (GuestIn(Path.Combine(baseDirectory, PackagedGuestsFolder), arch) is string packaged)
+        {
+            return packaged;
         }
 
         for (DirectoryInfo? dir = new(baseDirectory); dir is not null; dir = dir.Parent)
@@ -128,10 +142,17 @@ internal static class BuiltInProfiles
         }
 
         throw new QemuProfileException(
-            $"Profile '{profile}': the tiny test guest for {arch} is not built (no build/guest/out/{arch}/guest.json above {baseDirectory}); " +
-            $"run 'bash build/guest/build.sh' from the repository root (every architecture; 'build.sh {arch}' builds only this one), or set QTK_GUEST_DIR.",
+            $"Profile '{profile}': the tiny test guest for {arch} was not found (no {Path.Combine(PackagedGuestsFolder, arch, "guest.json")} in {baseDirectory}, " +
+            $"no build/guest/out/{arch}/guest.json above it, QTK_GUEST_DIR not set). To fix: add " +
+            "<PackageReference Include=\"QemuTestKit.Guests\" Version=\"" + PackageVersion + "\" /> to the test project, which copies the guests next to " +
+            $"the test assembly; or set QTK_GUEST_DIR to a folder holding {arch}/guest.json. (In a clone of QemuTestKit, 'bash build/guest/build.sh' " +
+            $"builds every architecture; 'build.sh {arch}' builds only this one.)",
             profile, null, Source);
     }
+
+    /// <summary>The version of this assembly's package, which the matching QemuTestKit.Guests package has too.</summary>
+    private static string PackageVersion =>
+        typeof(BuiltInProfiles).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "*";
 
     /// <summary>
     /// <paramref name="folder"/>/<paramref name="arch"/> if it is a guest, else <paramref name="folder"/> itself if its
@@ -164,7 +185,7 @@ internal static class BuiltInProfiles
         catch (JsonException ex)
         {
             throw new QemuProfileException(
-                $"The tiny guest's {guestJson} is not valid JSON ({ex.Message}); rebuild it with 'bash build/guest/build.sh'.",
+                $"The tiny guest's {guestJson} is not valid JSON ({ex.Message}); restore the QemuTestKit.Guests package again (or rebuild the guest with 'bash build/guest/build.sh').",
                 Tiny, null, Source, ex);
         }
     }

@@ -33,8 +33,8 @@ internal static class QemuBinaryLocator
         }
 
         string found = HostToolSearch.FindOnPath(program) ?? throw new FileNotFoundException(
-            $"{program} was not found on PATH (profile '{profile.Name}'). To fix: {hint} " +
-            "(or run 'bash build/install-prerequisites.sh'), set <QemuBinary> in the test project, or set QEMU_BINARY.",
+            $"{program} was not found on PATH (profile '{profile.Name}'). To fix: {hint}, " +
+            "set <QemuBinary> in the test project, or set QEMU_BINARY.",
             program);
         return Check(found, $"{program} on PATH ({found})", $"Set QEMU_BINARY or <QemuBinary> to a working {program}, or {hint}.");
     }

@@ -83,6 +83,96 @@ public sealed class ConsumerProjectTests(PackedPackages packages) : IClassFixtur
         AssertNoProcessUses(packages.Root);
     }
 
+    [Fact(Timeout = 1_200_000)]
+    public async Task The_READMEs_project_with_only_PackageReferences_boots_tiny_outside_the_repository_with_no_variable_and_no_warning()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Assert.True(packages.PackFailure is null, $"dotnet pack failed: {packages.PackFailure}");
+        AssertGuestPackage();
+        AssertEveryPackageStandsAlone();
+        var consumer = new ConsumerProjectFromReadme(packages, "readme-consumer");
+        Assert.False(IsInside(consumer.Directory, packages.RepoRoot), $"{consumer.Directory} must be outside {packages.RepoRoot}");
+
+        DotnetCli.Result test = await consumer.TestAsync(ct);
+
+        Assert.True(test.ExitCode == 0, test.ToString());
+        Assert.DoesNotMatch(@"warning [A-Za-z]+[0-9]+", test.Output);
+        Assert.Matches(@"succeeded:\s*1", test.Output);
+        Assert.Matches(@"failed:\s*0", test.Output);
+        // The guests came from the package, copied next to the test assembly: nothing else could have served 'tiny'.
+        foreach (string arch in new[] { "x86_64", "aarch64" })
+        {
+            Assert.True(File.Exists(Path.Combine(consumer.OutputDirectory, "qemu-guests", arch, "vmlinuz")), $"no qemu-guests/{arch}/vmlinuz in {consumer.OutputDirectory}");
+        }
+
+        AssertNoProcessUses(packages.Root);
+    }
+
+    private void AssertGuestPackage()
+    {
+        using ZipArchive guests = ZipFile.OpenRead(Path.Combine(packages.Feed, $"QemuTestKit.Guests.{packages.Version}.nupkg"));
+        string[] entries = [.. guests.Entries.Select(e => e.FullName)];
+        foreach (string arch in new[] { "x86_64", "aarch64" })
+        {
+            foreach (string file in new[] { "vmlinuz", "initramfs.cpio.gz", "guest.json" })
+            {
+                Assert.Contains($"guests/{arch}/{file}", entries);
+            }
+        }
+
+        Assert.Contains("build/QemuTestKit.Guests.targets", entries);
+        Assert.Contains("buildTransitive/QemuTestKit.Guests.targets", entries);
+        Assert.Contains("README.md", entries);
+        Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
+
+        // The GPL notice names the Debian source packages and versions each guest.json records.
+        string notice;
+        using (var reader = new StreamReader(guests.GetEntry("THIRD-PARTY-NOTICES.txt")!.Open()))
+        {
+            notice = reader.ReadToEnd();
+        }
+
+        foreach (string arch in new[] { "x86_64", "aarch64" })
+        {
+            using var reader = new StreamReader(guests.GetEntry($"guests/{arch}/guest.json")!.Open());
+            using JsonDocument guestJson = JsonDocument.Parse(reader.ReadToEnd());
+            JsonElement root = guestJson.RootElement;
+            Assert.Contains($"'{root.GetProperty("kernelSourcePackage").GetString()}' version {root.GetProperty("kernelSourceVersion").GetString()}", notice, StringComparison.Ordinal);
+            Assert.Contains($"'{root.GetProperty("busyboxSourcePackage").GetString()}' version {root.GetProperty("busyboxSourceVersion").GetString()}", notice, StringComparison.Ordinal);
+            Assert.Contains($"guests/{arch}/vmlinuz", notice, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("GPL-2.0-only", notice, StringComparison.Ordinal);
+        using Stream nuspec = guests.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+        XElement license = XDocument.Load(nuspec).Descendants().Single(e => e.Name.LocalName == "license");
+        Assert.Contains("GPL-2.0-only", license.Value, StringComparison.Ordinal);
+    }
+
+    /// <summary>A package user sees the package's readme, licence and description, and nothing of this repository.</summary>
+    private void AssertEveryPackageStandsAlone()
+    {
+        foreach (string id in new[] { "QemuTestKit", "QemuTestKit.Xunit", "QemuTestKit.Guests" })
+        {
+            using ZipArchive package = ZipFile.OpenRead(Path.Combine(packages.Feed, $"{id}.{packages.Version}.nupkg"));
+            string readme;
+            using (var reader = new StreamReader(package.GetEntry("README.md")?.Open() ?? throw new InvalidOperationException($"{id} has no README.md")))
+            {
+                readme = reader.ReadToEnd();
+            }
+
+            Assert.StartsWith("# " + id, readme, StringComparison.Ordinal);
+            Assert.DoesNotContain("project's README", readme, StringComparison.Ordinal);
+            using Stream nuspec = package.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+            XElement[] metadata = [.. XDocument.Load(nuspec).Descendants()];
+            Assert.Contains(metadata, e => e.Name.LocalName == "license" && e.Attribute("type")?.Value == "expression" && e.Value.Contains("MIT", StringComparison.Ordinal));
+            Assert.Contains(metadata, e => e.Name.LocalName == "readme" && e.Value == "README.md");
+            Assert.Contains(metadata, e => e.Name.LocalName == "description" && e.Value.Length > 40);
+        }
+    }
+
+    private static bool IsInside(string path, string folder) =>
+        Path.GetFullPath(path).StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
     private void AssertPackageLayout()
     {
         using ZipArchive kit = ZipFile.OpenRead(Path.Combine(packages.Feed, $"QemuTestKit.{packages.Version}.nupkg"));

@@ -41,7 +41,15 @@ internal static class DotnetCli
 
         foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
         {
-            startInfo.Environment[name] = value;
+            // null unsets the variable for the child (e.g. QTK_GUEST_DIR, which would hide what a user without it sees).
+            if (value is null)
+            {
+                startInfo.Environment.Remove(name);
+            }
+            else
+            {
+                startInfo.Environment[name] = value;
+            }
         }
 
         var output = new StringBuilder();

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace QemuTestKit.Build.Tests.EndToEnd;
 
 /// <summary>
-/// Packs QemuTestKit and QemuTestKit.Xunit once for the end-to-end tests into a temporary feed, with a version no
+/// Packs QemuTestKit, QemuTestKit.Xunit and QemuTestKit.Guests (from build/guest/out) once for the end-to-end tests into a temporary feed, with a version no
 /// other build uses, and a separate artifacts folder so the repository's own build output is untouched.
 /// Everything lives under one temporary folder that is deleted afterwards, restored packages included.
 /// </summary>
@@ -25,7 +25,7 @@ public sealed class PackedPackages : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        foreach (string project in new[] { "src/QemuTestKit/QemuTestKit.csproj", "src/QemuTestKit.Xunit/QemuTestKit.Xunit.csproj" })
+        foreach (string project in new[] { "src/QemuTestKit/QemuTestKit.csproj", "src/QemuTestKit.Xunit/QemuTestKit.Xunit.csproj", "src/QemuTestKit.Guests/QemuTestKit.Guests.csproj" })
         {
             DotnetCli.Result result = await DotnetCli.RunAsync(RepoRoot, [
                 "pack", Path.Combine(RepoRoot, project), "-c", "Release", "-o", Feed, "-nodeReuse:false",
@@ -45,7 +45,7 @@ public sealed class PackedPackages : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
