@@ -26,7 +26,7 @@ internal sealed class ContainerBootSuite : IBenchmarkSuite
         };
         if (Environment.GetEnvironmentVariable("QTK_DOCKER_TCP_HOST") is { Length: > 0 } tcp)
         {
-            runners.Add(("container-tcp", () => new ContainerQemuLauncher(new QemuContainerOptions { DockerEndpoint = new Uri(tcp), Transport = QemuContainerTransport.Tcp })));
+            runners.Add(("container-streams-tcp", () => new ContainerQemuLauncher(new QemuContainerOptions { DockerEndpoint = new Uri(tcp), Transport = QemuContainerTransport.Streams })));
         }
 
         var samples = runners.ToDictionary(r => r.Name, _ => (Launch: new List<double>(), Boot: new List<double>(), Command: new List<double>(), Shutdown: new List<double>()));

@@ -22,7 +22,10 @@ internal static class DockerTestEnvironment
 
     public static QemuContainerOptions UnixSocketOptions => new() { Image = Image, Transport = QemuContainerTransport.UnixSocket };
 
-    public static QemuContainerOptions TcpOptions => new() { Image = Image, DockerEndpoint = TcpEndpoint, Transport = QemuContainerTransport.Tcp };
+    public static QemuContainerOptions TcpOptions => new() { Image = Image, DockerEndpoint = TcpEndpoint, Transport = QemuContainerTransport.Streams };
+
+    /// <summary>The streams transport on the local engine (DOCKER_HOST, a unix socket here).</summary>
+    public static QemuContainerOptions StreamsOptions => new() { Image = Image, Transport = QemuContainerTransport.Streams };
 
     /// <summary>
     /// The containers this test process started that still exist (running or not), as "id /name state";
@@ -40,12 +43,16 @@ internal static class DockerTestEnvironment
         Assert.True(left.Count == 0, "Containers left behind: " + string.Join("; ", left));
     }
 
-    /// <summary>Sends <paramref name="signal"/> to QEMU in the container of <paramref name="machine"/>, as <c>docker kill -s</c> does.</summary>
+    /// <summary>
+    /// Sends <paramref name="signal"/> to QEMU in the container of <paramref name="machine"/>: as <c>docker kill -s</c> does
+    /// when QEMU is the main process, to QEMU's own PID when it runs under the streams supervisor.
+    /// </summary>
     public static async Task SignalAsync(string machine, string signal, Uri? endpoint = null)
     {
         ContainerListResponse container = Assert.Single(await ListAsync(endpoint, machine));
         using IDockerClient client = DockerEngine.Resolve(endpoint).CreateClient();
-        await client.Containers.KillContainerAsync(container.ID, new ContainerKillParameters { Signal = signal }, TestContext.Current.CancellationToken);
+        bool supervised = container.Labels.ContainsKey(ContainerLabels.Supervised);
+        await ContainerSignals.SendAsync(client, container.ID, signal, supervised, TestContext.Current.CancellationToken);
     }
 
     private static async Task<IList<ContainerListResponse>> ListAsync(Uri? endpoint, string? machine)
