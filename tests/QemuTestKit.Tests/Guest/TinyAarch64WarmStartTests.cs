@@ -51,13 +51,8 @@ public sealed class TinyAarch64WarmStartTests : IDisposable
     {
         WarmStartResult result = await WarmStartCache.LaunchAsync(
             profile,
-            p =>
-            {
-                QemuMachine machine = QemuProfileMachine.Create(p);
-                _machines.Add(machine);
-                return machine;
-            },
-            new WarmStartOptions { CacheDirectory = _cache.Path },
+            machineOptions: null,
+            new WarmStartOptions { CacheDirectory = _cache.Path, Launched = _machines.Add },
             ct);
         _leaks.Record(result.Machine);
         return result;
