@@ -7,7 +7,7 @@ namespace QemuTestKit.Benchmarks;
 
 /// <summary>
 /// The tiny guest booted by the local launcher and by the container launcher (unix-socket transport on the local engine,
-/// TCP transport on QTK_DOCKER_TCP_HOST when set), measured in one run and alternated so machine noise hits all alike:
+/// streams transport on QTK_DOCKER_TCP_HOST when set), measured in one run and alternated so machine noise hits all alike:
 /// launch (QMP negotiated), boot to the shell prompt, one shell command, and shutdown.
 /// Needs what the container tests need: <c>source build/docker/start-dockerd.sh</c>.
 /// </summary>
