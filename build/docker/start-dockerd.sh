@@ -15,7 +15,7 @@
 #
 #   4. As root, unless QTK_DOCKER_REMOTE=0: a second private dockerd that stands for a remote engine: it runs in its own
 #      network namespace (`ip netns add`, only `lo` up: it shares nothing of this host's network), and this host
-#      reaches it only through a forwarder on 127.0.0.1:<free port> (socat, per connection `nsenter --net` into the
+#      reaches it only through a forwarder on 127.0.0.1:<free port> (socat, per connection `ip netns exec` into the
 #      namespace's loopback). Exports QTK_DOCKER_REMOTE_HOST=tcp://127.0.0.1:<port> and QTK_DOCKER_REMOTE_NETNS, and
 #      builds the QEMU image there too. Loopback only: no bridge, no veth, no address outside 127.0.0.0/8.
 #
