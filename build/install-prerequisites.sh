@@ -24,7 +24,7 @@ declare -a wanted=(
   "setpriv:util-linux"
   "curl:curl"
 )
-$want_docker && wanted+=("dockerd:docker.io")
+$want_docker && wanted+=("dockerd:docker.io" "socat:socat" "busybox:busybox-static")
 
 # The tiny guest of each architecture comes from Debian packages of that architecture (build/guest/build.sh downloads
 # them with apt-get download, never installs them), so apt must know the foreign one.

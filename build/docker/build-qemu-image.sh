@@ -2,27 +2,46 @@
 # Builds the QEMU image QemuTestKit's container runner uses, from the QEMU installed on this host,
 # without a registry: a rootfs folder with qemu-system-<arch>, every library `ldd` lists for it and
 # for its TCG accelerator module, the dynamic loader, and QEMU's firmware folders, then `docker import`.
-#   IMAGE (default qemutestkit/qemu:local), ARCH (default x86_64), DOCKER_HOST as usual.
+# The streams transport also needs, in the image: busybox (static; sh, date, sleep, mkdir, cat, kill for
+# the supervisor that is QEMU's parent) and socat (relays QMP and the console between QEMU's unix
+# sockets and the container's stdio / exec sessions). Both come from this host (busybox-static, socat).
+#   IMAGE (default qemutestkit/qemu:local), ARCH (default x86_64; also the aarch64 emulator when it is
+#   installed, for the tiny-aarch64 profile; ARCH="x86_64 aarch64" requires both), DOCKER_HOST as usual.
 # Idempotent: the image carries a label with the hash of its inputs; when an image with the same
 # label exists, nothing is built.
 # Users with a registry write a Dockerfile instead (see README, "QEMU in a container").
 set -euo pipefail
 image=${IMAGE:-qemutestkit/qemu:local}
-arch=${ARCH:-x86_64}
-qemu=$(command -v "qemu-system-$arch" || true)
-if [ -z "$qemu" ]; then
-  echo "build-qemu-image: qemu-system-$arch is not installed; run 'bash build/install-prerequisites.sh'" >&2
-  exit 1
-fi
-qemu=$(readlink -f "$qemu")
+arches=${ARCH:-x86_64}
+qemus=()
+for arch in $arches; do
+  q=$(command -v "qemu-system-$arch" || true)
+  if [ -z "$q" ]; then
+    echo "build-qemu-image: qemu-system-$arch is not installed; run 'bash build/install-prerequisites.sh'" >&2
+    exit 1
+  fi
+  qemus+=("$(readlink -f "$q")")
+done
+# The default image also carries the aarch64 emulator when this host has it (the tiny-aarch64 profile in a container).
+if [ -z "${ARCH:-}" ] && q=$(command -v qemu-system-aarch64); then qemus+=("$(readlink -f "$q")"); fi
+arch=${arches%% *}
+qemu=${qemus[0]}
 libdir=/usr/lib/x86_64-linux-gnu/qemu
 firmware=(/usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu)
 modules=()
 for m in "$libdir"/accel-*.so; do [ -e "$m" ] && modules+=("$m"); done
+busybox=$(command -v busybox || true)
+socat=$(command -v socat || true)
+if [ -z "$busybox" ] || [ -z "$socat" ] || ldd "$busybox" >/dev/null 2>&1; then
+  echo "build-qemu-image: the image needs a static busybox and socat from this host; run 'apt-get install -y busybox-static socat' (or 'bash build/install-prerequisites.sh --docker')" >&2
+  exit 1
+fi
+busybox=$(readlink -f "$busybox")
+socat=$(readlink -f "$socat")
 
 # Every file that goes in, plus this script: any change gives a new hash.
 # Contents only for the binary and this script: the hash must not change with the path the script is run by.
-inputs=$( { for f in "$qemu" "$0" ${modules[@]+"${modules[@]}"}; do sha256sum < "$f"; done;
+inputs=$( { for f in "${qemus[@]}" "$0" "$busybox" "$socat" ${modules[@]+"${modules[@]}"}; do sha256sum < "$f"; done;
             for f in "${firmware[@]}"; do [ -d "$f" ] && find -L "$f" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum; done; } \
           | sha256sum | cut -c1-16)
 existing=$(docker image inspect --format '{{ index .Config.Labels "qemutestkit.inputs" }}' "$image" 2>/dev/null || true)
@@ -35,10 +54,14 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 copy() { mkdir -p "$root$(dirname "$1")"; cp -aL "$1" "$root$1"; }
 
-copy "$qemu"
+for q in "${qemus[@]}"; do copy "$q"; done
 for m in ${modules[@]+"${modules[@]}"}; do copy "$m"; done
+mkdir -p "$root/bin" "$root/usr/bin"
+cp -aL "$busybox" "$root/bin/busybox"
+for applet in sh date sleep mkdir cat kill pidof; do ln -sf busybox "$root/bin/$applet"; done
+cp -aL "$socat" "$root/usr/bin/socat"
 # ldd resolves the whole dependency closure, so one pass per binary is enough.
-for bin in "$qemu" ${modules[@]+"${modules[@]}"}; do
+for bin in "${qemus[@]}" "$socat" ${modules[@]+"${modules[@]}"}; do
   ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
     [ -e "$root$lib" ] || copy "$lib"
     # The path the loader asks for may be a symlink into /usr/lib (usrmerge): keep both names.
@@ -63,6 +86,7 @@ tar -C "$root" -c . | docker import \
   --change "LABEL qemutestkit.qemu-version=$version" \
   --change "ENTRYPOINT [\"/usr/bin/qemu-system-$arch\"]" \
   --change 'WORKDIR /tmp' \
+  --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
   - "$image" >/dev/null
 # The previous build is now untagged: remove it unless a container still uses it.
 if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect --format '{{.Id}}' "$image")" ]; then

@@ -13,6 +13,12 @@
 #      (Testcontainers 4.x asks for 1.44; Docker 29 hosts need nothing).
 #   3. Builds the QEMU image (build/docker/build-qemu-image.sh; does nothing when it is up to date).
 #
+#   4. As root, unless QTK_DOCKER_REMOTE=0: a second private dockerd that stands for a remote engine: it runs in its own
+#      network namespace (`ip netns add`, only `lo` up: it shares nothing of this host's network), and this host
+#      reaches it only through a forwarder on 127.0.0.1:<free port> (socat, per connection `ip netns exec` into the
+#      namespace's loopback). Exports QTK_DOCKER_REMOTE_HOST=tcp://127.0.0.1:<port> and QTK_DOCKER_REMOTE_NETNS, and
+#      builds the QEMU image there too. Loopback only: no bridge, no veth, no address outside 127.0.0.0/8.
+#
 # QTK_DOCKER_PRIVATE=1 starts the private engine even when another one answers (it is the one with a TCP endpoint).
 # qtk_stop_dockerd stops the dockerd this script started (by the PID in its pidfile), and only that
 # one; build/test.sh calls it when the test run ends.
@@ -92,6 +98,55 @@ _qtk_docker_main() {
   echo "start-dockerd: engine API $api; DOCKER_HOST=$DOCKER_HOST${DOCKER_API_VERSION:+ DOCKER_API_VERSION=$DOCKER_API_VERSION}${QTK_DOCKER_TCP_HOST:+ QTK_DOCKER_TCP_HOST=$QTK_DOCKER_TCP_HOST}"
 
   bash "$here/build-qemu-image.sh"
+  if [ "${QTK_DOCKER_REMOTE:-1}" != 0 ] && [ "$(id -u)" -eq 0 ]; then
+    _qtk_start_remote_engine "$dir-remote" "$here" || return 1
+  elif [ "${QTK_DOCKER_REMOTE:-}" = 1 ]; then
+    echo "start-dockerd: the remote engine needs root (ip netns, dockerd)" >&2
+    return 1
+  fi
+}
+
+# The stand-in for a remote engine: a dockerd in its own network namespace, reached through a loopback forwarder.
+_qtk_start_remote_engine() {
+  local dir=$1 here=$2
+  local ns
+  ns=qtk-$(basename "$dir")
+  mkdir -p "$dir"
+  if ! command -v socat >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+    echo "start-dockerd: the remote engine needs socat and iproute2 ('bash build/install-prerequisites.sh --docker')" >&2
+    return 1
+  fi
+  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null && [ -f "$dir/tcp-host" ] \
+     && DOCKER_API_VERSION= docker -H "$(cat "$dir/tcp-host")" version >/dev/null 2>&1; then
+    echo "start-dockerd: reusing the remote-engine dockerd (pid $(cat "$dir/pid")) in namespace $ns"
+  else
+    [ "$(id -u)" -eq 0 ] || { echo "start-dockerd: the remote engine needs root (ip netns, dockerd)" >&2; return 1; }
+    ip netns list | grep -qx "$ns\( .*\)\?" || ip netns add "$ns"
+    ip netns exec "$ns" ip link set lo up
+    rm -f "$dir/docker.sock"
+    # Inside the namespace dockerd listens on its own loopback: nothing on this host's network can reach it directly.
+    # nsenter, not `ip netns exec`: that one remounts /sys, and dockerd then finds no cgroups.
+    setsid nsenter --net="/var/run/netns/$ns" dockerd --bridge=none --iptables=false --ip6tables=false \
+      -H "unix://$dir/docker.sock" -H tcp://127.0.0.1:2375 \
+      --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/pid" \
+      >"$dir/dockerd.log" 2>&1 </dev/null &
+    local port i
+    port=$(_qtk_free_port)
+    setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "EXEC:ip netns exec $ns socat STDIO TCP\:127.0.0.1\:2375" \
+      >"$dir/forwarder.log" 2>&1 </dev/null &
+    echo "$!" > "$dir/forwarder-pid"
+    echo "tcp://127.0.0.1:$port" > "$dir/tcp-host"
+    for i in $(seq 1 150); do
+      DOCKER_API_VERSION= docker -H "tcp://127.0.0.1:$port" version >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+    DOCKER_API_VERSION= docker -H "tcp://127.0.0.1:$port" version >/dev/null 2>&1 \
+      || { echo "start-dockerd: the remote-engine dockerd did not answer; see $dir/dockerd.log" >&2; return 1; }
+  fi
+  export QTK_DOCKER_REMOTE_HOST QTK_DOCKER_REMOTE_NETNS=$ns QTK_DOCKER_REMOTE_DIR=$dir
+  QTK_DOCKER_REMOTE_HOST=$(cat "$dir/tcp-host")
+  echo "start-dockerd: remote engine in network namespace $ns, reached at QTK_DOCKER_REMOTE_HOST=$QTK_DOCKER_REMOTE_HOST"
+  DOCKER_HOST=$QTK_DOCKER_REMOTE_HOST bash "$here/build-qemu-image.sh"
 }
 
 # A free TCP port on 127.0.0.1 (the kernel picks it; python3 is not required).
@@ -126,6 +181,19 @@ qtk_stop_dockerd() {
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
   fi
   unset QTK_DOCKERD_STARTED_PIDFILE
+  if [ -n "${QTK_DOCKER_REMOTE_DIR:-}" ]; then
+    local d=$QTK_DOCKER_REMOTE_DIR
+    [ -f "$d/forwarder-pid" ] && kill -TERM "$(cat "$d/forwarder-pid")" 2>/dev/null
+    if [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null; then
+      pid=$(cat "$d/pid")
+      echo "start-dockerd: stopping the remote-engine dockerd (pid $pid)"
+      kill -TERM "$pid"
+      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    ip netns delete "${QTK_DOCKER_REMOTE_NETNS:-}" 2>/dev/null
+    unset QTK_DOCKER_REMOTE_DIR QTK_DOCKER_REMOTE_HOST QTK_DOCKER_REMOTE_NETNS
+  fi
   return 0
 }
 

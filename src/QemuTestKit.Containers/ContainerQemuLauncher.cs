@@ -10,20 +10,24 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace QemuTestKit.Containers;
 
 /// <summary>
-/// Runs QEMU in a Docker container through Testcontainers, for hosts that have Docker but no QEMU and for VMs on a
-/// remote engine. Plug it into a machine with <c>QemuMachineOptions.Launcher</c>; QMP, the console, shutdown,
-/// failures and logs then behave as with a local QEMU.
+/// Runs QEMU in a Docker container, for hosts that have Docker but no QEMU and for VMs on a remote engine. Plug it
+/// into a machine with <c>QemuMachineOptions.Launcher</c>; QMP, the console, shutdown, failures and logs then behave as
+/// with a local QEMU.
 /// </summary>
 /// <remarks>
-/// <para>Unix-socket transport (a local engine): the folders of <see cref="QemuLaunchSpec.SharedDirectories"/> are
-/// bind-mounted at the same paths, QEMU runs as this process's user with <c>--network none</c>, and QMP and the
+/// <para>Streams transport (the default, for every engine: unix socket, loopback TCP, remote TCP with TLS): QEMU's
+/// channels travel inside the Docker API connection, never on a port. The container runs QEMU under a small
+/// supervisor with no network; QMP is the container's attached stdio (QEMU connects to it before the guest runs, so
+/// no event is lost), QEMU's output its stderr, and each console connection an exec session joining QEMU's console
+/// socket. The files QEMU needs are copied in before it starts.</para>
+/// <para>Unix-socket transport (a local engine, opt-in): the folders of <see cref="QemuLaunchSpec.SharedDirectories"/>
+/// are bind-mounted at the same paths, QEMU runs as this process's user with <c>--network none</c>, and QMP and the
 /// console are the machine's usual unix sockets.</para>
-/// <para>TCP transport (<c>DOCKER_HOST=tcp://…</c>): those folders are copied into the container before it starts, QEMU
-/// listens for QMP and the console on TCP, and the machine connects to them: on a loopback engine through the host
-/// network on 127.0.0.1, on a remote engine through published ports.</para>
-/// <para>Every container is labelled with this test process (<c>qemutestkit.session</c>, <c>qemutestkit.owner</c>) and
-/// removed when the process object is disposed; the first launch on an engine removes the containers of dead test
-/// processes of this host (what a crashed run leaves when the Ryuk reaper is disabled).</para>
+/// <para>Every container is labelled with this test process (<c>qemutestkit.session</c>, <c>qemutestkit.owner</c>) and an
+/// expiry (<c>qemutestkit.expires</c>), and removed when the process object is disposed. A streams container also
+/// ends by itself within about a second when this process dies (the attach stream ends, the supervisor kills QEMU,
+/// and the engine removes the container); the first launch on an engine removes the containers of dead test
+/// processes of this host and every expired kit container.</para>
 /// </remarks>
 public sealed partial class ContainerQemuLauncher : IQemuLauncher
 {
@@ -49,22 +53,16 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
     public static ContainerQemuLauncher ForImage(string? image, ILogger? logger = null) =>
         new(new QemuContainerOptions { Image = string.IsNullOrWhiteSpace(image) ? QemuContainerOptions.DefaultImage : image, Logger = logger });
 
-    /// <summary>The transport in use, with <see cref="QemuContainerTransport.Auto"/> resolved against the endpoint.</summary>
-    /// <exception cref="QemuLaunchException">Auto was asked for and no Docker engine is configured.</exception>
-    public QemuContainerTransport Transport => _options.Transport switch
-    {
-        QemuContainerTransport.Auto => _engine.Value.IsTcp ? QemuContainerTransport.Tcp : QemuContainerTransport.UnixSocket,
-        QemuContainerTransport transport => transport,
-    };
+    /// <summary>The transport in use: <see cref="QemuContainerTransport.Auto"/> is <see cref="QemuContainerTransport.Streams"/>.</summary>
+    public QemuContainerTransport Transport => _options.Transport == QemuContainerTransport.Auto ? QemuContainerTransport.Streams : _options.Transport;
 
     /// <inheritdoc/>
-    public bool QemuCanConnectToHost => Transport == QemuContainerTransport.UnixSocket;
+    /// <remarks>Always <see langword="true"/>: QEMU connects to the machine's QMP socket (bind-mounted, or relayed through the attach stream).</remarks>
+    public bool QemuCanConnectToHost => true;
 
     /// <inheritdoc/>
-    public string QemuListenHost => Transport == QemuContainerTransport.Tcp && !HostNetwork ? "0.0.0.0" : "127.0.0.1";
-
-    /// <summary>Whether the container shares the engine host's network: only TCP transport on a loopback engine.</summary>
-    private bool HostNetwork => Transport == QemuContainerTransport.Tcp && _engine.Value.IsLoopback;
+    /// <remarks>Unused: QEMU in a kit container never listens on TCP.</remarks>
+    public string QemuListenHost => "127.0.0.1";
 
     /// <inheritdoc/>
     /// <exception cref="QemuLaunchException">
@@ -85,11 +83,35 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
         await engine.EnsureReadyAsync(_options.Image, _options.PullImage, cancellationToken).ConfigureAwait(false);
         await engine.RemoveLeftoversOnceAsync(_logger, cancellationToken).ConfigureAwait(false);
 
-        ContainerBuilder builder = CreateBuilder(spec, engine, transport);
-        IContainer container = builder.Build();
-        IDockerClient client = engine.CreateClient();
+        string name = $"qemutestkit-{OwnerProcess.SessionId}-{Interlocked.Increment(ref s_counter)}";
         // QEMU's output goes to the log file from the first byte, as the local launcher's does.
         await File.WriteAllBytesAsync(spec.LogPath, [], cancellationToken).ConfigureAwait(false);
+        IQemuProcess process;
+        string id;
+        if (transport == QemuContainerTransport.UnixSocket)
+        {
+            (process, id) = await StartBindMountedAsync(spec, engine, name, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            if (spec.MonitorPort is not null || spec.ConsolePort is not null)
+            {
+                throw new QemuLaunchException(
+                    "QEMU in a container never listens on TCP: give the machine a unix QMP socket (QemuMachineOptions.MonitorAddress) or none.", null);
+            }
+
+            process = await StreamsContainer.StartAsync(_options, engine, spec, name, _logger, cancellationToken).ConfigureAwait(false);
+            id = ((ContainerQemuProcess)process).ContainerId;
+        }
+
+        LogStarted(_logger, id[..12], _options.Image, engine.Endpoint, transport);
+        return process;
+    }
+
+    private async Task<(IQemuProcess Process, string Id)> StartBindMountedAsync(QemuLaunchSpec spec, DockerEngine engine, string name, CancellationToken cancellationToken)
+    {
+        IContainer container = CreateBuilder(spec, engine, name).Build();
+        IDockerClient client = engine.CreateClient();
         try
         {
             await container.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -115,88 +137,46 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
             throw;
         }
 
-        LogStarted(_logger, container.Id[..12], _options.Image, engine.Endpoint, transport);
-        bool hostNetwork = HostNetwork;
-        string publishedHost = engine.PublishedPortHost;
-        return ContainerQemuProcess.Watch(
-            container,
-            client,
-            spec.LogPath,
-            _logger,
-            port => hostNetwork || transport == QemuContainerTransport.UnixSocket
-                ? new DnsEndPoint("127.0.0.1", port)
-                : new DnsEndPoint(publishedHost, container.GetMappedPublicPort(port)));
+        return (ContainerQemuProcess.Watch(container, client, spec.LogPath, _logger, port => new DnsEndPoint("127.0.0.1", port)), container.Id);
     }
 
-    private ContainerBuilder CreateBuilder(QemuLaunchSpec spec, DockerEngine engine, QemuContainerTransport transport)
+    private ContainerBuilder CreateBuilder(QemuLaunchSpec spec, DockerEngine engine, string name)
     {
         // The image has QEMU on its PATH; the host path of the binary means nothing inside the container.
         string binary = Path.GetFileName(spec.Binary);
         string[] entrypoint = [.. spec.Wrapper, binary];
-        int number = Interlocked.Increment(ref s_counter);
 
         ContainerBuilder builder = new ContainerBuilder(_options.Image)
             .WithDockerEndpoint(engine.EndpointConfiguration)
             .WithLogger(_logger)
-            .WithName($"qemutestkit-{OwnerProcess.SessionId}-{number}")
+            .WithName(name)
             .WithEntrypoint(entrypoint)
             .WithCommand([.. spec.Arguments])
             .WithLabel(_options.Labels)
-            .WithLabel(ContainerLabels.Kit, ContainerLabels.SchemaVersion)
-            .WithLabel(ContainerLabels.Session, OwnerProcess.SessionId)
-            .WithLabel(ContainerLabels.Owner, OwnerProcess.Current)
-            .WithLabel(ContainerLabels.Machine, Path.GetFileNameWithoutExtension(spec.LogPath))
+            .WithLabel(ContainerLabels.For(spec, DateTimeOffset.UtcNow + _options.MaxLifetime, supervised: false).ToDictionary())
             // The kit removes its containers itself (the reaper is often unavailable); Testcontainers must not pull.
             .WithCleanUp(false)
             .WithImagePullPolicy(_options.PullImage ? PullPolicy.Missing : _ => false);
 
-        foreach ((string name, string? value) in spec.Environment)
+        foreach ((string variable, string? value) in spec.Environment)
         {
             if (value is not null)
             {
-                builder = builder.WithEnvironment(name, value);
+                builder = builder.WithEnvironment(variable, value);
             }
         }
 
-        if (transport == QemuContainerTransport.UnixSocket)
+        foreach (string folder in ContainerPaths.For(spec))
         {
-            foreach (string folder in ContainerPaths.For(spec))
-            {
-                builder = builder.WithBindMount(folder, folder, AccessMode.ReadWrite);
-            }
-
-            string user = UnixUser.DockerUser;
-            return builder.WithCreateParameterModifier(p =>
-            {
-                p.User = user;
-                p.HostConfig!.NetworkMode = "none";
-            });
+            builder = builder.WithBindMount(folder, folder, AccessMode.ReadWrite);
         }
 
-        // A remote engine sees none of this host's files: copy the machine's own folders whole, and of the folders that
-        // only hold files named on the command line (a kernel next to a hundred disk images) only those files.
-        (IReadOnlyList<string> wholeFolders, IReadOnlyList<string> files) = ContainerPaths.ToCopy(spec);
-        foreach (string folder in wholeFolders)
+        string user = UnixUser.DockerUser;
+        return builder.WithCreateParameterModifier(p =>
         {
-            builder = builder.WithResourceMapping(new DirectoryInfo(folder), folder);
-        }
-
-        foreach (string file in files)
-        {
-            builder = builder.WithResourceMapping(new FileInfo(file), Path.GetDirectoryName(file)!);
-        }
-
-        if (engine.IsLoopback)
-        {
-            return builder.WithCreateParameterModifier(p => p.HostConfig!.NetworkMode = "host");
-        }
-
-        foreach (int port in spec.QemuListenPorts)
-        {
-            builder = builder.WithPortBinding(port, assignRandomHostPort: true);
-        }
-
-        return builder;
+            p.User = user;
+            p.HostConfig!.NetworkMode = "none";
+        });
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started QEMU container {Id} from {Image} on {Endpoint} ({Transport})")]

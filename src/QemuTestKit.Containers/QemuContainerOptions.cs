@@ -32,6 +32,13 @@ public sealed record QemuContainerOptions
     /// <summary>Extra labels for the containers (the kit adds its own <c>qemutestkit.*</c> labels).</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// How long a container may live at most (default 6 hours): its <c>qemutestkit.expires</c> label. After that its
+    /// supervisor kills QEMU (streams transport) and any kit process on the engine removes it, whoever owns it. This
+    /// bounds leftovers even when the owner's host vanished without closing its connection.
+    /// </summary>
+    public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromHours(6);
+
     /// <summary>Where the launcher logs container start, stop and clean-up; <see langword="null"/> logs nothing.</summary>
     public ILogger? Logger { get; init; }
 }

@@ -3,22 +3,21 @@ namespace QemuTestKit.Containers;
 /// <summary>How QEMU in a container and the test process reach each other for QMP and the console.</summary>
 public enum QemuContainerTransport
 {
-    /// <summary>
-    /// <see cref="UnixSocket"/> when the Docker endpoint is a unix socket (the engine runs on this host),
-    /// <see cref="Tcp"/> when it is <c>tcp://</c> (the engine may be on another host).
-    /// </summary>
+    /// <summary><see cref="Streams"/>, whatever the engine.</summary>
     Auto,
 
     /// <summary>
     /// The engine runs on this host: the folders QEMU needs are bind-mounted at the same paths, QMP and the
     /// console stay unix sockets in the machine's socket folder, and the container has no network (<c>--network none</c>).
+    /// Opt-in: it needs the engine to see this host's files.
     /// </summary>
     UnixSocket,
 
     /// <summary>
-    /// The engine may be remote: the files QEMU needs are copied into the container before it starts, and QEMU
-    /// listens for QMP and the console on TCP. On a loopback engine the container shares the engine host's network
-    /// and QEMU binds 127.0.0.1; on any other engine QEMU binds 0.0.0.0 in the container and its ports are published.
+    /// Any engine (unix socket, loopback or remote TCP, TLS): QMP and the console travel inside the Docker API
+    /// connection (the container's attached stdio and exec sessions), never on a listening port; the container has no
+    /// network and publishes nothing; the files QEMU needs are copied in before it starts. QEMU runs under a supervisor
+    /// that kills it when this process's attach stream ends, and the container removes itself.
     /// </summary>
-    Tcp,
+    Streams,
 }

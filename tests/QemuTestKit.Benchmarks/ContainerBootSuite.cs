@@ -7,7 +7,7 @@ namespace QemuTestKit.Benchmarks;
 
 /// <summary>
 /// The tiny guest booted by the local launcher and by the container launcher (unix-socket transport on the local engine,
-/// TCP transport on QTK_DOCKER_TCP_HOST when set), measured in one run and alternated so machine noise hits all alike:
+/// streams transport on QTK_DOCKER_TCP_HOST when set), measured in one run and alternated so machine noise hits all alike:
 /// launch (QMP negotiated), boot to the shell prompt, one shell command, and shutdown.
 /// Needs what the container tests need: <c>source build/docker/start-dockerd.sh</c>.
 /// </summary>
@@ -26,7 +26,7 @@ internal sealed class ContainerBootSuite : IBenchmarkSuite
         };
         if (Environment.GetEnvironmentVariable("QTK_DOCKER_TCP_HOST") is { Length: > 0 } tcp)
         {
-            runners.Add(("container-tcp", () => new ContainerQemuLauncher(new QemuContainerOptions { DockerEndpoint = new Uri(tcp), Transport = QemuContainerTransport.Tcp })));
+            runners.Add(("container-streams-tcp", () => new ContainerQemuLauncher(new QemuContainerOptions { DockerEndpoint = new Uri(tcp), Transport = QemuContainerTransport.Streams })));
         }
 
         var samples = runners.ToDictionary(r => r.Name, _ => (Launch: new List<double>(), Boot: new List<double>(), Command: new List<double>(), Shutdown: new List<double>()));

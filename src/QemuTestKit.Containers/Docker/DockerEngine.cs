@@ -42,12 +42,25 @@ internal sealed class DockerEngine
     /// <summary>The host name or address to reach ports the engine publishes.</summary>
     public string PublishedPortHost => IsTcp ? Endpoint.Host : "127.0.0.1";
 
-    /// <exception cref="QemuLaunchException">No engine is configured or found.</exception>
-    public static DockerEngine Resolve(Uri? endpoint)
+    /// <exception cref="QemuLaunchException">No engine is configured or found, or its TLS files (DOCKER_CERT_PATH) are missing.</exception>
+    public static DockerEngine Resolve(Uri? endpoint) => Resolve(endpoint, Environment.GetEnvironmentVariable);
+
+    /// <summary>
+    /// The engine <paramref name="endpoint"/> names, else <c>DOCKER_HOST</c>, else what Testcontainers finds; a TCP
+    /// engine gets TLS when <paramref name="environment"/> asks for it as Docker's clients read it.
+    /// </summary>
+    /// <exception cref="QemuLaunchException">No engine is configured or found, or its TLS files (DOCKER_CERT_PATH) are missing.</exception>
+    internal static DockerEngine Resolve(Uri? endpoint, Func<string, string?> environment)
     {
+        if (endpoint is null && Uri.TryCreate(environment("DOCKER_HOST"), UriKind.Absolute, out Uri? host) && host.Scheme == "tcp")
+        {
+            // A TCP DOCKER_HOST is resolved here, so its TLS is read the same way as for an explicit endpoint.
+            endpoint = host;
+        }
+
         if (endpoint is not null)
         {
-            return new DockerEngine(new DockerEndpointAuthenticationConfiguration(endpoint));
+            return new DockerEngine(new DockerEndpointAuthenticationConfiguration(endpoint, endpoint.Scheme == "unix" ? null : DockerTls.FromEnvironment(endpoint, environment)));
         }
 
         IDockerEndpointAuthenticationConfiguration? resolved;
@@ -122,7 +135,28 @@ internal sealed class DockerEngine
                 "Set DOCKER_API_VERSION to the engine's version (1.41 for Docker 20.10); Docker 23+ hosts need nothing.", cause);
         }
 
+        if (cause is not null && IsTlsFailure(cause))
+        {
+            return new QemuLaunchException(
+                $"The TLS handshake with the Docker engine at {endpoint} failed{reason}. The engine does not speak TLS, or does not " +
+                "trust the client certificate, or its own certificate is not signed by ca.pem: check DOCKER_CERT_PATH (ca.pem, cert.pem, " +
+                "key.pem for this engine) and DOCKER_TLS_VERIFY, and that DOCKER_HOST names the engine's TLS port (2376 by convention).", cause);
+        }
+
         return new QemuLaunchException($"No Docker engine answers at {endpoint}{reason}. {StartHint}", cause);
+    }
+
+    private static bool IsTlsFailure(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string Flatten(Exception ex)

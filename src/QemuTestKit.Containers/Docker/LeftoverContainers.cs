@@ -5,9 +5,11 @@ using Microsoft.Extensions.Logging;
 namespace QemuTestKit.Containers;
 
 /// <summary>
-/// Removes the kit's containers whose owning test process on this host is dead: what a crashed or killed run leaves
-/// when the Ryuk reaper is disabled (it is here, and on many CI hosts). Containers of live processes and of other
-/// hosts are never touched.
+/// Removes the kit's containers that nobody needs any more: those whose owning test process on this host is dead
+/// (what a crashed or killed run leaves when the Ryuk reaper is disabled, as here and on many CI hosts), those past
+/// their expiry whatever host owns them, and supervised (streams) containers that have exited: their supervisor only
+/// exits when QEMU has, and their owner got the exit status when it happened. Running containers of live owners
+/// that have not expired are never touched.
 /// </summary>
 internal static partial class LeftoverContainers
 {
@@ -35,9 +37,10 @@ internal static partial class LeftoverContainers
         }
 
         int removed = 0;
+        DateTimeOffset now = DateTimeOffset.UtcNow;
         foreach (ContainerListResponse container in containers)
         {
-            if (container.Labels is null || !container.Labels.TryGetValue(ContainerLabels.Owner, out string? owner) || !OwnerProcess.IsStale(owner))
+            if (container.Labels is null || !container.Labels.TryGetValue(ContainerLabels.Owner, out string? owner) || !IsLeftover(container, owner, now))
             {
                 continue;
             }
@@ -61,7 +64,14 @@ internal static partial class LeftoverContainers
         return removed;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed leftover QEMU container {Id} of dead test process {Owner}")]
+    internal static bool IsLeftover(ContainerListResponse container, string owner, DateTimeOffset now) =>
+        OwnerProcess.IsStale(owner)
+        || (container.Labels.TryGetValue(ContainerLabels.Expires, out string? expires)
+            && long.TryParse(expires, System.Globalization.CultureInfo.InvariantCulture, out long seconds)
+            && DateTimeOffset.FromUnixTimeSeconds(seconds) <= now)
+        || (container.Labels.ContainsKey(ContainerLabels.Supervised) && container.State is "exited" or "dead");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed leftover QEMU container {Id} (owner {Owner}: dead, expired or exited)")]
     private static partial void LogRemoved(ILogger logger, string id, string owner);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not list leftover QEMU containers on {Endpoint}")]

@@ -16,26 +16,30 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
     private static readonly TimeSpan s_logDrainTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_disposeExitTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly IContainer _container;
+    private readonly string _id;
     private readonly IDockerClient _client;
-    private readonly string _logPath;
     private readonly ILogger _logger;
     private readonly Func<int, DnsEndPoint> _resolveTcpEndpoint;
+    private readonly Func<CancellationToken, Task> _copyOutput;
+    private readonly Func<ValueTask> _release;
+    private readonly bool _supervised;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _disposing = new();
     private int _disposed;
 
-    private ContainerQemuProcess(IContainer container, IDockerClient client, string logPath, ILogger logger, Func<int, DnsEndPoint> resolveTcpEndpoint)
+    private ContainerQemuProcess(string id, IDockerClient client, ILogger logger, Func<int, DnsEndPoint> resolveTcpEndpoint, Func<CancellationToken, Task> copyOutput, Func<ValueTask> release, bool supervised)
     {
-        _container = container;
+        _supervised = supervised;
+        _id = id;
         _client = client;
-        _logPath = logPath;
         _logger = logger;
         _resolveTcpEndpoint = resolveTcpEndpoint;
+        _copyOutput = copyOutput;
+        _release = release;
     }
 
     /// <summary>The container's id.</summary>
-    public string ContainerId => _container.Id;
+    public string ContainerId => _id;
 
     /// <summary>Always <see langword="null"/>: QEMU's PID is in the container's namespace, not this host's.</summary>
     public int? Pid => null;
@@ -49,37 +53,70 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
     /// <summary>Starts watching <paramref name="container"/> (already started): its output into <paramref name="logPath"/>, its exit.</summary>
     public static ContainerQemuProcess Watch(IContainer container, IDockerClient client, string logPath, ILogger logger, Func<int, DnsEndPoint> resolveTcpEndpoint)
     {
-        var process = new ContainerQemuProcess(container, client, logPath, logger, resolveTcpEndpoint);
-        _ = process.WatchAsync();
+        var process = new ContainerQemuProcess(
+            container.Id,
+            client,
+            logger,
+            resolveTcpEndpoint,
+            ct => CopyLogsAsync(client, container.Id, logPath, logger, ct),
+            () => new ValueTask(RemoveAsync(container, client)),
+            supervised: false);
+        process.StartWatching(Task.FromResult<ContainerWaitResponse?>(null));
         return process;
     }
 
+    /// <summary>
+    /// Starts watching a container of the streams transport: <paramref name="wait"/> is the engine's wait, requested
+    /// before the container could exit; <paramref name="copyOutput"/> ends when QEMU's output does; <paramref name="release"/>
+    /// closes the channels. Disposing removes the container.
+    /// </summary>
+    public static ContainerQemuProcess Watch(
+        string id, IDockerClient client, ILogger logger, Task<ContainerWaitResponse?> wait, Func<CancellationToken, Task> copyOutput, Func<ValueTask> release)
+    {
+        var process = new ContainerQemuProcess(
+            id,
+            client,
+            logger,
+            port => throw new NotSupportedException("QEMU in a streams container listens on no TCP port."),
+            copyOutput,
+            async () =>
+            {
+                try
+                {
+                    await release().ConfigureAwait(false);
+                }
+                finally
+                {
+                    await RemoveAsync(id, client).ConfigureAwait(false);
+                }
+            },
+            supervised: true);
+        process.StartWatching(wait);
+        return process;
+    }
+
+    private void StartWatching(Task<ContainerWaitResponse?> wait) => _ = WatchAsync(wait);
+
     public Task WaitForExitAsync(CancellationToken cancellationToken = default) => _exited.Task.WaitAsync(cancellationToken);
 
-    public Task KillAsync(CancellationToken cancellationToken = default) => SendSignalAsync("KILL", cancellationToken);
+    /// <summary>Kills the container's main process (QEMU, or its supervisor): the whole container dies with it.</summary>
+    public async Task KillAsync(CancellationToken cancellationToken = default)
+    {
+        if (!HasExited)
+        {
+            await ContainerSignals.SendAsync(_client, _id, "KILL", supervised: false, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
-    /// Sends <paramref name="signal"/> (a name such as <c>STOP</c> or a number) to QEMU, the container's main process;
-    /// does nothing once the container has exited.
+    /// Sends <paramref name="signal"/> (a name such as <c>STOP</c>) to QEMU itself; does nothing once the container has exited.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Under the supervisor, the signal could not be delivered (the message says why).</exception>
     public async Task SendSignalAsync(string signal, CancellationToken cancellationToken = default)
     {
-        if (HasExited)
+        if (!HasExited)
         {
-            return;
-        }
-
-        try
-        {
-            await _client.Containers.KillContainerAsync(_container.Id, new ContainerKillParameters { Signal = signal }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (DockerContainerNotFoundException)
-        {
-            // Gone already: what a kill wants.
-        }
-        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
-        {
-            // "is not running": it exited between the check and the request.
+            await ContainerSignals.SendAsync(_client, _id, signal, _supervised, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -103,17 +140,17 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
                 }
                 catch (TimeoutException)
                 {
-                    LogExitTimeout(_logger, _container.Id[..12]);
+                    LogExitTimeout(_logger, _id[..12]);
                 }
             }
         }
         finally
         {
             await _disposing.CancelAsync().ConfigureAwait(false);
-            await RemoveAsync(_container, _client).ConfigureAwait(false);
+            await _release().ConfigureAwait(false);
             _client.Dispose();
             _disposing.Dispose();
-            LogRemoved(_logger, _container.Id[..12]);
+            LogRemoved(_logger, _id[..12]);
         }
     }
 
@@ -125,6 +162,12 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
     {
         string id = container.Id;
         await container.DisposeAsync().ConfigureAwait(false);
+        await RemoveAsync(id, client).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes container <paramref name="id"/> by force; one that is gone or going already is fine.</summary>
+    internal static async Task RemoveAsync(string id, IDockerClient client)
+    {
         if (string.IsNullOrEmpty(id))
         {
             return;
@@ -144,12 +187,13 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
         }
     }
 
-    private async Task WatchAsync()
+    private async Task WatchAsync(Task<ContainerWaitResponse?> requested)
     {
         try
         {
-            Task logs = CopyLogsAsync(_disposing.Token);
-            ContainerWaitResponse result = await _client.Containers.WaitContainerAsync(_container.Id, _disposing.Token).ConfigureAwait(false);
+            Task logs = _copyOutput(_disposing.Token);
+            ContainerWaitResponse result = await requested.WaitAsync(_disposing.Token).ConfigureAwait(false)
+                ?? await _client.Containers.WaitContainerAsync(_id, _disposing.Token).ConfigureAwait(false);
             try
             {
                 // The follow stream ends when the container stops; bounded so a stuck stream cannot hide the exit.
@@ -157,7 +201,7 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
             }
             catch (TimeoutException)
             {
-                LogDrainTimeout(_logger, _container.Id[..12]);
+                LogDrainTimeout(_logger, _id[..12]);
             }
 
             long code = result.StatusCode;
@@ -171,13 +215,13 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
                 ExitCode = (int)code;
             }
 
-            LogExited(_logger, _container.Id[..12], code);
+            LogExited(_logger, _id[..12], code);
         }
         catch (Exception ex) when (ex is OperationCanceledException or DockerApiException or IOException or HttpRequestException)
         {
             // Disposed while running, or the engine went away: the container's fate is unknown; report it as killed.
             Signal ??= ExitCode is null ? 9 : null;
-            LogWatchFailed(_logger, ex, _container.Id[..12]);
+            LogWatchFailed(_logger, ex, _id[..12]);
         }
         finally
         {
@@ -185,15 +229,15 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
         }
     }
 
-    private async Task CopyLogsAsync(CancellationToken cancellationToken)
+    private static async Task CopyLogsAsync(IDockerClient client, string id, string logPath, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
-            var file = new FileStream(_logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true);
+            var file = new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true);
             await using (file.ConfigureAwait(false))
             {
-                using MultiplexedStream stream = await _client.Containers.GetContainerLogsAsync(
-                    _container.Id,
+                using MultiplexedStream stream = await client.Containers.GetContainerLogsAsync(
+                    id,
                     new ContainerLogsParameters { Follow = true, ShowStdout = true, ShowStderr = true },
                     cancellationToken).ConfigureAwait(false);
                 byte[] buffer = new byte[16 * 1024];
@@ -213,7 +257,7 @@ internal sealed partial class ContainerQemuProcess : IQemuProcess
         }
         catch (Exception ex) when (ex is OperationCanceledException or DockerApiException or IOException or HttpRequestException)
         {
-            LogCopyFailed(_logger, ex, _container.Id[..12]);
+            LogCopyFailed(logger, ex, id[..12]);
         }
     }
 

@@ -42,6 +42,18 @@ public sealed record QemuLaunchSpec
     /// <summary>The TCP port QEMU's console listens on; null when the console is a unix socket or there is none.</summary>
     public int? ConsolePort { get; init; }
 
+    /// <summary>
+    /// The unix socket QEMU connects to for QMP (the machine listens on it before the launch); null when QMP is on TCP
+    /// or off. A launcher that runs QEMU elsewhere relays this path's connection.
+    /// </summary>
+    public string? MonitorPath { get; init; }
+
+    /// <summary>
+    /// The unix socket QEMU's console listens on (the machine connects to it after the launch); null when the console is
+    /// on TCP or there is none. A launcher that runs QEMU elsewhere listens here itself and relays the connection.
+    /// </summary>
+    public string? ConsolePath { get; init; }
+
     /// <summary>Descriptors QEMU must inherit (<see cref="QemuMachine.AddFd"/>); only a local launcher can honour them.</summary>
     public IReadOnlyList<int> InheritedFileDescriptors { get; init; } = [];
 

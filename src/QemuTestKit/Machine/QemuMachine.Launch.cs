@@ -80,6 +80,8 @@ public sealed partial class QemuMachine
             QemuListenPorts = listenPorts,
             MonitorPort = monitor is { IsUnix: false } ? monitor.Port : null,
             ConsolePort = consolePort > 0 ? consolePort : null,
+            MonitorPath = connectBack && monitor is { IsUnix: true } ? monitor.Path : null,
+            ConsolePath = consoleUnixPath,
             InheritedFileDescriptors = [.. _inheritedFds],
             Environment = _environment,
         };

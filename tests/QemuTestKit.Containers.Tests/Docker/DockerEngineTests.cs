@@ -86,6 +86,98 @@ public sealed class DockerEngineTests
         Assert.DoesNotContain(await DockerTestEnvironment.ContainersOfThisSessionAsync(), c => ids.Any(id => c.StartsWith(id, StringComparison.Ordinal)) && !c.EndsWith(" removing", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_wrong_DOCKER_CERT_PATH_says_which_files_are_missing_and_what_to_set()
+    {
+        using var scratch = new LaunchScratch();
+        var environment = new Dictionary<string, string?> { ["DOCKER_TLS_VERIFY"] = "1", ["DOCKER_CERT_PATH"] = scratch.Directory };
+
+        var ex = Assert.Throws<QemuLaunchException>(() => DockerEngine.Resolve(new Uri("tcp://127.0.0.1:2376"), name => environment.GetValueOrDefault(name)));
+
+        Assert.Contains(scratch.Directory, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ca.pem, cert.pem, key.pem", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Point DOCKER_CERT_PATH at", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("unset DOCKER_TLS_VERIFY", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TLS_to_an_engine_that_does_not_speak_it_says_to_check_the_TLS_settings()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var scratch = new LaunchScratch();
+        // A self-signed certificate stands for ca, client certificate and key: the plain-TCP remote engine refuses the handshake.
+        using (var key = System.Security.Cryptography.RSA.Create(2048))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=qtk-test", key, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllTextAsync(Path.Combine(scratch.Directory, "cert.pem"), cert.ExportCertificatePem(), ct);
+            await File.WriteAllTextAsync(Path.Combine(scratch.Directory, "ca.pem"), cert.ExportCertificatePem(), ct);
+            await File.WriteAllTextAsync(Path.Combine(scratch.Directory, "key.pem"), key.ExportRSAPrivateKeyPem(), ct);
+        }
+
+        var environment = new Dictionary<string, string?> { ["DOCKER_TLS_VERIFY"] = "1", ["DOCKER_CERT_PATH"] = scratch.Directory };
+        DockerEngine engine = DockerEngine.Resolve(DockerTestEnvironment.RemoteEndpoint, name => environment.GetValueOrDefault(name));
+
+        var ex = await Assert.ThrowsAsync<QemuLaunchException>(() => engine.EnsureReadyAsync(DockerTestEnvironment.Image, mayPull: false, ct));
+
+        Assert.Contains("TLS handshake", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(DockerTestEnvironment.RemoteEndpoint.ToString(), ex.Message, StringComparison.Ordinal);
+        Assert.Contains("DOCKER_CERT_PATH", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_engine_port_that_refuses_gives_the_endpoint_and_how_to_start_an_engine()
+    {
+        using var scratch = new LaunchScratch();
+        int closed = ClosedLoopbackPort();
+        var launcher = new ContainerQemuLauncher(new QemuContainerOptions { DockerEndpoint = new Uri($"tcp://127.0.0.1:{closed}") });
+
+        var ex = await Assert.ThrowsAsync<QemuLaunchException>(
+            () => launcher.StartAsync(scratch.GuestSpec("console=ttyS0"), TestContext.Current.CancellationToken));
+
+        Assert.Contains($"tcp://127.0.0.1:{closed}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("DOCKER_HOST", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("source build/docker/start-dockerd.sh", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Expired_containers_are_removed_whoever_owns_them_and_exited_supervised_ones_too()
+    {
+        DockerEngine engine = DockerEngine.Resolve(null);
+        using IDockerClient client = engine.CreateClient();
+        string otherHost = "elsewhere:00000000/1/1";
+        string expired = await CreateAsync(client, otherHost, new() { [ContainerLabels.Expires] = "1" });
+        string exited = await CreateAsync(client, otherHost, new() { [ContainerLabels.Supervised] = "1", [ContainerLabels.Expires] = "99999999999" });
+        string live = await CreateAsync(client, otherHost, new() { [ContainerLabels.Expires] = "99999999999" });
+        try
+        {
+            // "-version" exits at once: the supervised one is an exited container, as a SIGKILLed owner's becomes.
+            await client.Containers.StartContainerAsync(exited, new ContainerStartParameters(), TestContext.Current.CancellationToken);
+            await client.Containers.WaitContainerAsync(exited, TestContext.Current.CancellationToken);
+
+            await LeftoverContainers.RemoveAsync(engine, NullLogger.Instance, TestContext.Current.CancellationToken);
+
+            IReadOnlyList<string> left = [.. (await DockerTestEnvironment.ContainersOfThisSessionAsync()).Where(c => !c.EndsWith(" removing", StringComparison.Ordinal))];
+            Assert.DoesNotContain(left, c => c.StartsWith(expired[..12], StringComparison.Ordinal));
+            Assert.DoesNotContain(left, c => c.StartsWith(exited[..12], StringComparison.Ordinal));
+            Assert.Contains(left, c => c.StartsWith(live[..12], StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (string id in new[] { expired, exited, live })
+            {
+                await ContainerQemuProcess.RemoveAsync(id, client);
+            }
+        }
+    }
+
+    private static int ClosedLoopbackPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
     /// <summary>A PID that existed a moment ago and has exited: a stand-in for a crashed test process.</summary>
     private static async Task<int> DeadPidAsync()
     {
@@ -94,7 +186,7 @@ public sealed class DockerEngineTests
         return child.Id;
     }
 
-    private static async Task<string> CreateAsync(IDockerClient client, string owner)
+    private static async Task<string> CreateAsync(IDockerClient client, string owner, Dictionary<string, string>? labels = null)
     {
         CreateContainerResponse created = await client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
@@ -105,7 +197,7 @@ public sealed class DockerEngineTests
                 [ContainerLabels.Kit] = ContainerLabels.SchemaVersion,
                 [ContainerLabels.Session] = OwnerProcess.SessionId,
                 [ContainerLabels.Owner] = owner,
-            },
+            }.Concat(labels ?? []).ToDictionary(),
             HostConfig = new HostConfig { NetworkMode = "none" },
         }, TestContext.Current.CancellationToken);
         return created.ID;

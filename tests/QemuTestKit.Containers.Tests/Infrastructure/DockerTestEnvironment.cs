@@ -20,9 +20,29 @@ internal static class DockerTestEnvironment
             ? new Uri(tcp)
             : throw new InvalidOperationException($"QTK_DOCKER_TCP_HOST is not set, so there is no TCP Docker endpoint for the remote-engine tests; {StartHint}. An engine that already runs has no TCP endpoint: set QTK_DOCKER_TCP_HOST=tcp://127.0.0.1:<port> of an engine listening there, or source the script with QTK_DOCKER_PRIVATE=1.");
 
+    /// <summary>
+    /// The stand-in for a remote engine: a dockerd in its own network namespace, reached only through a forwarded
+    /// loopback port (QTK_DOCKER_REMOTE_HOST, started by the script as root).
+    /// </summary>
+    public static Uri RemoteEndpoint =>
+        Environment.GetEnvironmentVariable("QTK_DOCKER_REMOTE_HOST") is { Length: > 0 } remote
+            ? new Uri(remote)
+            : throw new InvalidOperationException($"QTK_DOCKER_REMOTE_HOST is not set, so there is no remote-engine stand-in (a dockerd in its own network namespace); {StartHint} as root (it starts one unless QTK_DOCKER_REMOTE=0).");
+
+    /// <summary>The network namespace the remote engine runs in (QTK_DOCKER_REMOTE_NETNS).</summary>
+    public static string RemoteNetworkNamespace =>
+        Environment.GetEnvironmentVariable("QTK_DOCKER_REMOTE_NETNS") is { Length: > 0 } ns
+            ? ns
+            : throw new InvalidOperationException($"QTK_DOCKER_REMOTE_NETNS is not set; {StartHint} as root.");
+
+    public static QemuContainerOptions RemoteOptions => new() { Image = Image, DockerEndpoint = RemoteEndpoint };
+
     public static QemuContainerOptions UnixSocketOptions => new() { Image = Image, Transport = QemuContainerTransport.UnixSocket };
 
-    public static QemuContainerOptions TcpOptions => new() { Image = Image, DockerEndpoint = TcpEndpoint, Transport = QemuContainerTransport.Tcp };
+    public static QemuContainerOptions TcpOptions => new() { Image = Image, DockerEndpoint = TcpEndpoint, Transport = QemuContainerTransport.Streams };
+
+    /// <summary>The streams transport on the local engine (DOCKER_HOST, a unix socket here).</summary>
+    public static QemuContainerOptions StreamsOptions => new() { Image = Image, Transport = QemuContainerTransport.Streams };
 
     /// <summary>
     /// The containers this test process started that still exist (running or not), as "id /name state";
@@ -40,12 +60,16 @@ internal static class DockerTestEnvironment
         Assert.True(left.Count == 0, "Containers left behind: " + string.Join("; ", left));
     }
 
-    /// <summary>Sends <paramref name="signal"/> to QEMU in the container of <paramref name="machine"/>, as <c>docker kill -s</c> does.</summary>
+    /// <summary>
+    /// Sends <paramref name="signal"/> to QEMU in the container of <paramref name="machine"/>: as <c>docker kill -s</c> does
+    /// when QEMU is the main process, to QEMU's own PID when it runs under the streams supervisor.
+    /// </summary>
     public static async Task SignalAsync(string machine, string signal, Uri? endpoint = null)
     {
         ContainerListResponse container = Assert.Single(await ListAsync(endpoint, machine));
         using IDockerClient client = DockerEngine.Resolve(endpoint).CreateClient();
-        await client.Containers.KillContainerAsync(container.ID, new ContainerKillParameters { Signal = signal }, TestContext.Current.CancellationToken);
+        bool supervised = container.Labels.ContainsKey(ContainerLabels.Supervised);
+        await ContainerSignals.SendAsync(client, container.ID, signal, supervised, TestContext.Current.CancellationToken);
     }
 
     private static async Task<IList<ContainerListResponse>> ListAsync(Uri? endpoint, string? machine)

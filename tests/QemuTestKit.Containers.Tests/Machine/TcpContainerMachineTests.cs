@@ -3,8 +3,8 @@ using QemuTestKit.Containers.Tests.Infrastructure;
 namespace QemuTestKit.Containers.Tests.Machine;
 
 /// <summary>
-/// The scenarios on the engine reached over <c>tcp://127.0.0.1</c>, as a remote engine would be: files copied into the
-/// container, QMP and console over TCP (host network on loopback here; published ports on a real remote engine).
+/// The scenarios on the local engine reached over <c>tcp://127.0.0.1</c> with the streams transport: files copied into
+/// the container, QMP and the console inside the API connection.
 /// </summary>
 [Trait("Runner", "Container")]
 public sealed class TcpContainerMachineTests : ContainerMachineScenarios

@@ -49,6 +49,41 @@ public sealed class ContainerProfileTests
         await leaks.AssertNothingLeftAsync();
     }
 
+    [Fact(Timeout = 400_000)]
+    public async Task The_tiny_aarch64_profile_boots_on_the_remote_engine_with_the_image_s_aarch64_emulator()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        QemuProfile profile = (BuiltInProfiles.TryCreate(BuiltInProfiles.TinyAarch64, AppContext.BaseDirectory)
+            ?? throw new InvalidOperationException("tiny-aarch64 is not a built-in profile")) with
+        {
+            Runner = QemuRunner.Container,
+            ContainerImage = DockerTestEnvironment.Image,
+            // An emulated aarch64 in a container on a loaded box: generous.
+            BootTimeout = TimeSpan.FromMinutes(5),
+        };
+        var leaks = new ContainerLeakCheck(DockerTestEnvironment.RemoteEndpoint);
+        var factory = new RemoteFactory();
+
+        await using QemuMachine machine = QemuProfileMachine.Create(profile, containerLauncher: factory);
+        await machine.LaunchAsync(ct);
+        leaks.Record(machine);
+        QemuProfileMachine.ConfigureConsole(profile, machine.Console);
+        await machine.Console.WaitForAsync(profile.ReadyPattern!, profile.FailurePatterns, profile.BootTimeout, ct);
+
+        Assert.Equal("aarch64", (await machine.Console.RunAsync("uname -m", profile.BootTimeout, ct)).Trim());
+
+        await machine.ShutdownAsync(timeout: TimeSpan.FromSeconds(60), cancellationToken: ct);
+        Assert.Equal(0, machine.ExitCode);
+        await leaks.AssertNothingLeftAsync();
+    }
+
+    /// <summary>The container launcher on the remote-engine stand-in.</summary>
+    private sealed class RemoteFactory : IQemuLauncherFactory
+    {
+        public IQemuLauncher Create(QemuLaunchPlan plan, Microsoft.Extensions.Logging.ILogger? logger) =>
+            new ContainerQemuLauncher(DockerTestEnvironment.RemoteOptions with { Image = plan.Profile.ContainerImage ?? DockerTestEnvironment.Image, Logger = logger });
+    }
+
     [Fact(Timeout = 180_000)]
     public async Task On_a_host_with_kvm_and_no_qemu_of_its_own_a_container_profile_boots_with_tcg()
     {

@@ -1,0 +1,256 @@
+using System.Net.Sockets;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+
+namespace QemuTestKit.Containers;
+
+/// <summary>
+/// The host end of a streams container's channels, all inside the Docker API connection: QMP over the container's
+/// attached stdio (relayed to the machine's QMP socket, which it listens on before the launch, as with a local QEMU),
+/// QEMU's output over the attached stderr (into the log file), and each console connection over an exec session that
+/// joins QEMU's console socket in the container. Nothing listens on a TCP port, here or in the container.
+/// </summary>
+internal sealed partial class ContainerChannels : IAsyncDisposable
+{
+    private readonly IDockerClient _client;
+    private readonly string _containerId;
+    private readonly MultiplexedStream _attach;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly List<Socket> _sockets = []; // also the lock for _pumps: the console accept loop adds to both
+    private readonly List<Task> _pumps = [];
+    private Socket? _consoleListener;
+    private string? _consolePath;
+    private int _disposed;
+
+    private ContainerChannels(IDockerClient client, string containerId, MultiplexedStream attach, ILogger logger)
+    {
+        _client = client;
+        _containerId = containerId;
+        _attach = attach;
+        _logger = logger;
+    }
+
+    /// <summary>Ends when QEMU's output (the container's stderr) ends, that is when the container has exited.</summary>
+    public Task Output { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Attaches to the created (not yet started) container <paramref name="containerId"/>: stdin, stdout, stderr.
+    /// Holding this stream is what keeps QEMU alive: when it ends, the supervisor kills QEMU.
+    /// </summary>
+    public static async Task<ContainerChannels> AttachAsync(IDockerClient client, string containerId, ILogger logger, CancellationToken cancellationToken)
+    {
+        MultiplexedStream attach = await client.Containers.AttachContainerAsync(
+            containerId,
+            new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true },
+            cancellationToken).ConfigureAwait(false);
+        return new ContainerChannels(client, containerId, attach, logger);
+    }
+
+    /// <summary>
+    /// Starts relaying: the container's stdout to the machine's QMP socket at <paramref name="monitorPath"/> (none: QMP
+    /// is off), its stderr into <paramref name="logPath"/>; a listener at <paramref name="consolePath"/> for the
+    /// machine's console connection. Then sends the go line, and the supervisor starts QEMU.
+    /// </summary>
+    public async Task StartAsync(string? monitorPath, string? consolePath, string logPath, CancellationToken cancellationToken)
+    {
+        Socket? qmp = null;
+        if (monitorPath is not null)
+        {
+            // The machine listens already: this connect is QEMU's connect, made on QEMU's behalf before QEMU runs.
+            qmp = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            _sockets.Add(qmp);
+            await qmp.ConnectAsync(new UnixDomainSocketEndPoint(monitorPath), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (consolePath is not null)
+        {
+            _consoleListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            File.Delete(consolePath);
+            _consoleListener.Bind(new UnixDomainSocketEndPoint(consolePath));
+            _consoleListener.Listen(4);
+            _consolePath = consolePath;
+            _pumps.Add(AcceptConsolesAsync(consolePath, _closing.Token));
+        }
+
+        await _attach.WriteAsync(System.Text.Encoding.ASCII.GetBytes(ContainerSupervisor.Go), 0, ContainerSupervisor.Go.Length, cancellationToken).ConfigureAwait(false);
+        Output = DemultiplexAsync(_attach, qmp, logPath, _closing.Token);
+        if (qmp is not null)
+        {
+            _pumps.Add(PumpAsync(qmp, _attach, closeWhenDone: false, _closing.Token));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _closing.CancelAsync().ConfigureAwait(false);
+        _consoleListener?.Dispose();
+        try
+        {
+            if (_consolePath is not null)
+            {
+                File.Delete(_consolePath);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The machine's clean-up may have removed the folder first.
+        }
+
+        Task[] pumps;
+        lock (_sockets)
+        {
+            foreach (Socket socket in _sockets)
+            {
+                socket.Dispose();
+            }
+
+            pumps = [.. _pumps, Output];
+        }
+
+        // Ending the attach stream closes the container's stdin: the supervisor then kills QEMU, if it still runs.
+        _attach.Dispose();
+        try
+        {
+            await Task.WhenAll(pumps).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            // The pumps end on their own once their streams are gone; their errors are the disposal itself.
+        }
+
+        _closing.Dispose();
+    }
+
+    private async Task AcceptConsolesAsync(string consolePath, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                Socket console = await _consoleListener!.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                lock (_sockets)
+                {
+                    _sockets.Add(console);
+                }
+
+                ContainerExecCreateResponse exec = await _client.Exec.CreateContainerExecAsync(
+                    _containerId,
+                    new ContainerExecCreateParameters { AttachStdin = true, AttachStdout = true, AttachStderr = true, Cmd = [.. ContainerSupervisor.ConsoleRelay(consolePath)] },
+                    cancellationToken).ConfigureAwait(false);
+                MultiplexedStream stream = await _client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cancellationToken).ConfigureAwait(false);
+                lock (_sockets)
+                {
+                    _pumps.Add(RelayConsoleAsync(console, stream, cancellationToken));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or DockerApiException or IOException or HttpRequestException)
+        {
+            LogConsoleRelayEnded(_logger, ex, _containerId[..12]);
+        }
+    }
+
+    private async Task RelayConsoleAsync(Socket console, MultiplexedStream exec, CancellationToken cancellationToken)
+    {
+        using (exec)
+        {
+            Task toGuest = PumpAsync(console, exec, closeWhenDone: true, cancellationToken);
+            await DemultiplexAsync(exec, console, logPath: null, cancellationToken).ConfigureAwait(false);
+            await toGuest.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Copies what the machine writes to <paramref name="from"/> into the stream's stdin.</summary>
+    private async Task PumpAsync(Socket from, MultiplexedStream to, bool closeWhenDone, CancellationToken cancellationToken)
+    {
+        byte[] buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                int read = await from.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                await to.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (closeWhenDone)
+            {
+                to.CloseWrite();
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or IOException)
+        {
+            LogPumpEnded(_logger, ex, _containerId[..12]);
+        }
+    }
+
+    /// <summary>
+    /// Copies the stream's stdout to <paramref name="stdout"/> and its stderr to <paramref name="logPath"/> (none: to
+    /// <paramref name="stdout"/> too) until it ends, then tells <paramref name="stdout"/>'s reader that its peer is gone.
+    /// </summary>
+    private async Task DemultiplexAsync(MultiplexedStream from, Socket? stdout, string? logPath, CancellationToken cancellationToken)
+    {
+        FileStream? log = logPath is null
+            ? null
+            : new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true);
+        byte[] buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                MultiplexedStream.ReadResult read = await from.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false);
+                if (read.EOF)
+                {
+                    break;
+                }
+
+                if (read.Target == MultiplexedStream.TargetStream.StandardError && log is not null)
+                {
+                    await log.WriteAsync(buffer.AsMemory(0, read.Count), cancellationToken).ConfigureAwait(false);
+                    await log.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else if (stdout is not null)
+                {
+                    await stdout.SendAsync(buffer.AsMemory(0, read.Count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or IOException or HttpRequestException)
+        {
+            LogPumpEnded(_logger, ex, _containerId[..12]);
+        }
+        finally
+        {
+            if (log is not null)
+            {
+                await log.DisposeAsync().ConfigureAwait(false);
+            }
+
+            try
+            {
+                stdout?.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Closed already by the machine or by disposal.
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A relay of QEMU container {Id} ended")]
+    private static partial void LogPumpEnded(ILogger logger, Exception exception, string id);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The console listener of QEMU container {Id} closed")]
+    private static partial void LogConsoleRelayEnded(ILogger logger, Exception exception, string id);
+}
