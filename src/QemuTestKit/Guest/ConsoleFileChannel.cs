@@ -133,7 +133,9 @@ internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions o
             await console.SendBytesAsync(piece, deadline.Token).ConfigureAwait(false);
             sent = true;
             ConsoleExecResult result = await exec.ConfigureAwait(false);
-            return FirstWord(result.Output);
+
+            // The output starts with the ready marker; the checksum is the last line.
+            return FirstWord(result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
