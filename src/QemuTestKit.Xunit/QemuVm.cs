@@ -19,7 +19,7 @@ namespace QemuTestKit.Xunit;
 /// transcript attached, named after the class and the test; the class's artifacts stay in
 /// <see cref="ArtifactsDirectory"/>, a folder of its own for each run.
 /// </remarks>
-public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
+public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 {
     private QemuMachine? _machine;
     private QemuProfile? _profile;
@@ -182,12 +182,21 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         return default;
     }
 
-    ValueTask INotifyTestLifecycleAsync.OnTestFinishedAsync(IXunitTest test)
+    async ValueTask INotifyTestLifecycleAsync.OnTestFinishedAsync(IXunitTest test)
+    {
+        if (FinishTest(test))
+        {
+            await AttachScreenshotAsync(test).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Fails the test if the VM died during it; says whether it failed with the VM still running.</summary>
+    private bool FinishTest(IXunitTest test)
     {
         _lastFinishedTest = test.TestDisplayName;
         if (_machine is null || _report is null || _bootFailure is not null || _death is not null)
         {
-            return default;
+            return false;
         }
 
         if (!_machine.IsRunning)
@@ -205,15 +214,16 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
                 throw new QemuVmFailureException(_death);
             }
 
-            return default;
+            return false;
         }
 
         if (TestContext.Current.TestState?.Result == TestResult.Failed)
         {
             Attach(test);
+            return true;
         }
 
-        return default;
+        return false;
     }
 
     async ValueTask IAsyncDisposable.DisposeAsync()

@@ -10,8 +10,8 @@ namespace QemuTestKit.Benchmarks;
 /// The guest agent channel's file throughput: <see cref="QgaClient"/> against a minimal raw-socket client doing the
 /// same guest-file-open/write/read/close calls in 1 MiB base64 blocks, alternating (ABBA), 16 MiB each way, both
 /// talking to one Debian qemu-ga run on the host on a unix socket (no guest, so the agent and the client are all that
-/// is measured). Also the round trip of <c>ExecAsync("/bin/true")</c>. The console channel's figures belong beside
-/// these once the tiny guest runs the agent.
+/// is measured). Also the round trip of <c>ExecAsync("/bin/true")</c>, and the console channel's
+/// copies on the tiny guest (<see cref="GuestFilesConsole"/>).
 /// </summary>
 internal sealed class GuestFilesSuite : IBenchmarkSuite
 {
@@ -91,6 +91,9 @@ internal sealed class GuestFilesSuite : IBenchmarkSuite
             // Throughput: above 1 means ours is faster.
             report.Ratio("agent_write_ours_over_raw", ourWriteMedian / rawWriteMedian);
             report.Ratio("agent_read_ours_over_raw", ourReadMedian / rawReadMedian);
+
+            // The console channel, on the tiny guest: what every guest with a shell gets without an agent.
+            await GuestFilesConsole.RunAsync(report, cancellationToken);
         }
         finally
         {

@@ -158,11 +158,16 @@ public sealed partial class QemuConsole : IAsyncDisposable
     /// <summary>Sends <paramref name="text"/> as is (UTF-8).</summary>
     /// <exception cref="QemuConsoleException">The console is closed.</exception>
     /// <exception cref="ObjectDisposedException">The console was disposed.</exception>
-    public async Task SendAsync(string text, CancellationToken cancellationToken = default)
+    public Task SendAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        cancellationToken = OrAmbient(cancellationToken);
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        return SendBytesAsync(Encoding.UTF8.GetBytes(text), OrAmbient(cancellationToken));
+    }
+
+    /// <summary>Sends bytes as they are: binary file transfers to a guest whose terminal is in raw mode.</summary>
+    /// <exception cref="QemuConsoleException">The console is closed.</exception>
+    internal async Task SendBytesAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -77,8 +77,14 @@ public sealed class ScenarioProject : IAsyncLifetime
         quickShutdown["prompt"] = "qtk# ";
         quickShutdown["shutdownTimeoutSeconds"] = 3;
 
+        // The guest toolkit's scenarios: a VGA display for screenshots.
+        JsonObject display = Guest(kernel, "console=ttyS0 quiet panic=-1 no_timer_check");
+        display["prompt"] = "qtk# ";
+        display["args"] = new JsonArray("-display", "none", "-device", "VGA");
+
         var profiles = new JsonObject
         {
+            ["tiny-display"] = display,
             ["missing-kernel"] = missingKernel,
             ["panic"] = panic,
             ["tiny-quick-shutdown"] = quickShutdown,

@@ -1,0 +1,53 @@
+using System.Net;
+using QemuTestKit.Tests.Infrastructure;
+using QemuTestKit.Tests.Launch;
+using QemuTestKit.Tests.Machine;
+
+namespace QemuTestKit.Tests.GuestToolkit;
+
+/// <summary>Port forwarding on a VM restored by warm start (the forward is added after the restore, at run time).</summary>
+public sealed class WarmRestoreForwardTests : IDisposable
+{
+    private readonly ScratchDirectory _cache = new("qtk-toolkit-warm");
+    private readonly BootedMachines _machines = new();
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_server_in_a_restored_vm_is_reached_through_a_forwarded_port()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        QemuProfile tiny = BuiltInProfiles.CreateTiny(TestPrerequisites.GuestDirectory);
+        QemuProfile profile = tiny with { Args = [.. tiny.Args, "-nic", ToolkitGuest.NicArgs] };
+
+        WarmStartResult saved = await LaunchAsync(profile, ct);
+        WarmStartResult restored = await LaunchAsync(profile, ct);
+        Assert.Equal(WarmStartMode.Saved, saved.Mode);
+        Assert.Equal(WarmStartMode.Restored, restored.Mode);
+        await saved.Machine.ShutdownAsync(timeout: BootedMachines.ShutdownTimeout, cancellationToken: ct);
+
+        var guest = new QemuGuest(restored.Machine);
+        await restored.Machine.Console.RunAsync("mkdir -p /tmp/www && echo from-restored-vm > /tmp/www/index.html && httpd -p 8080 -h /tmp/www", cancellationToken: ct);
+        await guest.WaitForOpenPortAsync(8080, cancellationToken: ct);
+        IPEndPoint endpoint = await guest.ForwardPortAsync(8080, ct);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        Assert.Equal("from-restored-vm\n", await http.GetStringAsync(new Uri($"http://{endpoint}/index.html"), ct));
+        await _machines.ShutdownAllAsync(ct);
+    }
+
+    public void Dispose()
+    {
+        _machines.Dispose();
+        _cache.Dispose();
+    }
+
+    private async Task<WarmStartResult> LaunchAsync(QemuProfile profile, CancellationToken ct)
+    {
+        WarmStartResult result = await WarmStartCache.LaunchAsync(
+            profile,
+            machineOptions: null,
+            new WarmStartOptions { CacheDirectory = _cache.Path, Launched = _machines.Track },
+            ct);
+        _machines.Record(result.Machine);
+        return result;
+    }
+}
