@@ -16,7 +16,6 @@ public sealed class TinyAarch64Tests : IDisposable
         QemuProfile profile = TinyGuestVm.BuiltIn(BuiltInProfiles.TinyAarch64, p => p with
         {
             Drives = [new QemuDrive(image) { Format = "raw", Interface = "virtio", ReadOnly = true }],
-            Args = [.. p.Args, "-nic", "user,restrict=on,model=virtio-net-pci"],
         });
         await using TinyGuestVm vm = await TinyGuestVm.BootAsync(profile, ct);
 
