@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 namespace QemuTestKit;
 
 /// <summary>
-/// One saved state in the cache: the folder <c>&lt;cache&gt;/&lt;key&gt;/</c> with the migration stream (<c>state</c>), the
-/// saved disk layers (<c>disk&lt;n&gt;.qcow2</c>, one per writable drive) and <c>metadata.json</c> (key inputs, QEMU
+/// One saved state in the cache: the folder <c>&lt;cache&gt;/&lt;key&gt;/</c> with the migration stream (<c>state</c>), for a
+/// mapped state the guest's RAM (<c>ram</c>, sparse: pages the guest never wrote are holes), the saved disk layers (<c>disk&lt;n&gt;.qcow2</c>, one per writable drive) and <c>metadata.json</c> (key inputs, QEMU
 /// version, creation time). The folder is written under a temporary name and renamed into place, so a folder that
 /// exists is complete.
 /// </summary>
@@ -18,6 +18,10 @@ internal sealed class WarmStartState
 {
     public const string StateFile = "state";
     public const string MetadataFile = "metadata.json";
+    public const string RamFile = "ram";
+
+    /// <summary>Runs of zeros this long or longer become holes in a copied RAM file.</summary>
+    private const int SparseBlock = 64 * 1024;
 
     public const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -39,6 +43,8 @@ internal sealed class WarmStartState
     public string StatePath => Path.Combine(Directory, StateFile);
 
     public string LockPath => Directory + ".lock";
+
+    public string RamPath => Path.Combine(Directory, RamFile);
 
     public static string DiskName(int drive) => string.Create(CultureInfo.InvariantCulture, $"disk{drive}.qcow2");
 
@@ -117,6 +123,40 @@ internal sealed class WarmStartState
         }
     }
 
+    /// <summary>
+    /// Copies a RAM file into the state, private and sparse: blocks of zeros (RAM the guest never touched, most of a
+    /// large guest's) are skipped, so a 1 GB guest costs what it wrote, on disk and in copy time.
+    /// </summary>
+    /// <returns>The bytes written (the file's apparent size is the source's).</returns>
+    public static long CopySparse(string source, string destination)
+    {
+        using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        using var output = new FileStream(destination, PrivateFileOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None));
+        byte[] buffer = new byte[SparseBlock * 16];
+        long written = 0;
+        int read;
+        while ((read = input.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
+        {
+            for (int offset = 0; offset < read; offset += SparseBlock)
+            {
+                ReadOnlySpan<byte> block = buffer.AsSpan(offset, Math.Min(SparseBlock, read - offset));
+                if (block.IndexOfAnyExcept((byte)0) < 0)
+                {
+                    output.Seek(block.Length, SeekOrigin.Current);
+                }
+                else
+                {
+                    output.Write(block);
+                    written += block.Length;
+                }
+            }
+        }
+
+        // A trailing hole is not written by seeking past it: the length says it.
+        output.SetLength(input.Length);
+        return written;
+    }
+
     private static void CreatePrivateDirectory(string path)
     {
         if (OperatingSystem.IsWindows())
@@ -129,7 +169,7 @@ internal sealed class WarmStartState
         }
     }
 
-    public static void WriteMetadata(string buildDirectory, WarmStartKey key, string buildId, long stateBytes, TimeSpan saveTime)
+    public static void WriteMetadata(string buildDirectory, WarmStartKey key, string buildId, long stateBytes, long ramBytes, TimeSpan saveTime)
     {
         var metadata = new JsonObject
         {
@@ -137,7 +177,9 @@ internal sealed class WarmStartState
             ["key"] = key.Hash,
             ["created"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             ["qemuVersion"] = key.QemuVersion,
+            ["memory"] = key.Memory.Mapped ? "mapped" : "stream",
             ["stateBytes"] = stateBytes,
+            ["ramBytesWritten"] = ramBytes,
             ["saveSeconds"] = Math.Round(saveTime.TotalSeconds, 3),
             ["inputs"] = key.Inputs.DeepClone(),
         };
