@@ -2,10 +2,16 @@ using System.Globalization;
 
 namespace QemuTestKit.Benchmarks;
 
-/// <summary>Counts, by polling /proc, the QEMU processes descended from one process, and keeps the peak.</summary>
+/// <summary>
+/// Counts, by polling /proc, the QEMU processes descended from one process, and keeps the peaks: of all of them, and of
+/// VMs (a QEMU with a <c>-chardev</c>, which the kit's machines have for QMP; its short probes, <c>--version</c> and the
+/// KVM check, have none). Zombies (exited, not yet reaped) are not counted.
+/// </summary>
 internal sealed class QemuProcessWatch
 {
     public int Peak { get; private set; }
+
+    public int PeakVms { get; private set; }
 
     public async Task RunAsync(int ancestor, TimeSpan poll, CancellationToken cancellationToken)
     {
@@ -13,7 +19,9 @@ internal sealed class QemuProcessWatch
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                Peak = Math.Max(Peak, Count(ancestor));
+                (int all, int vms) = Count(ancestor);
+                Peak = Math.Max(Peak, all);
+                PeakVms = Math.Max(PeakVms, vms);
                 await Task.Delay(poll, cancellationToken);
             }
         }
@@ -23,7 +31,7 @@ internal sealed class QemuProcessWatch
         }
     }
 
-    private static int Count(int ancestor)
+    private static (int All, int Vms) Count(int ancestor)
     {
         var parents = new Dictionary<int, int>();
         var qemus = new List<int>();
@@ -42,7 +50,7 @@ internal sealed class QemuProcessWatch
                 string comm = stat[(stat.IndexOf('(') + 1)..close];
                 string[] rest = stat[(close + 2)..].Split(' ');
                 parents[pid] = int.Parse(rest[1], CultureInfo.InvariantCulture);
-                if (comm.StartsWith("qemu-system", StringComparison.Ordinal))
+                if (comm.StartsWith("qemu-system", StringComparison.Ordinal) && rest[0] != "Z")
                 {
                     qemus.Add(pid);
                 }
@@ -53,7 +61,20 @@ internal sealed class QemuProcessWatch
             }
         }
 
-        return qemus.Count(pid => Descends(pid, ancestor, parents));
+        List<int> ours = [.. qemus.Where(pid => Descends(pid, ancestor, parents))];
+        return (ours.Count, ours.Count(IsVm));
+    }
+
+    private static bool IsVm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains("-chardev");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static bool Descends(int pid, int ancestor, Dictionary<int, int> parents)

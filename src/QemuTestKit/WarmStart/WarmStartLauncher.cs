@@ -133,7 +133,7 @@ internal sealed class WarmStartLauncher(
                 // Still paused: the saving VM maps its RAM file shared and writes it again as soon as it continues, so the
                 // state gets a copy taken now, which matches the device state just saved.
                 long ramBytes = key.Memory.Mapped
-                    ? WarmStartState.CopySparse(Path.Combine(machine.TempDir, WarmStartState.RamFile), Path.Combine(buildDirectory, WarmStartState.RamFile))
+                    ? WarmStartSparseCopy.Copy(Path.Combine(machine.TempDir, WarmStartState.RamFile), Path.Combine(buildDirectory, WarmStartState.RamFile))
                     : 0;
                 long bytes = new FileInfo(statePath).Length;
                 WarmStartState.WriteMetadata(buildDirectory, key, Guid.NewGuid().ToString("N"), bytes, ramBytes, saving.Elapsed);

@@ -20,8 +20,6 @@ internal sealed class WarmStartState
     public const string MetadataFile = "metadata.json";
     public const string RamFile = "ram";
 
-    /// <summary>Runs of zeros this long or longer become holes in a copied RAM file.</summary>
-    private const int SparseBlock = 64 * 1024;
 
     public const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -121,40 +119,6 @@ internal sealed class WarmStartState
         {
             File.SetUnixFileMode(destination, PrivateFileMode);
         }
-    }
-
-    /// <summary>
-    /// Copies a RAM file into the state, private and sparse: blocks of zeros (RAM the guest never touched, most of a
-    /// large guest's) are skipped, so a 1 GB guest costs what it wrote, on disk and in copy time.
-    /// </summary>
-    /// <returns>The bytes written (the file's apparent size is the source's).</returns>
-    public static long CopySparse(string source, string destination)
-    {
-        using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
-        using var output = new FileStream(destination, PrivateFileOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None));
-        byte[] buffer = new byte[SparseBlock * 16];
-        long written = 0;
-        int read;
-        while ((read = input.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
-        {
-            for (int offset = 0; offset < read; offset += SparseBlock)
-            {
-                ReadOnlySpan<byte> block = buffer.AsSpan(offset, Math.Min(SparseBlock, read - offset));
-                if (block.IndexOfAnyExcept((byte)0) < 0)
-                {
-                    output.Seek(block.Length, SeekOrigin.Current);
-                }
-                else
-                {
-                    output.Write(block);
-                    written += block.Length;
-                }
-            }
-        }
-
-        // A trailing hole is not written by seeking past it: the length says it.
-        output.SetLength(input.Length);
-        return written;
     }
 
     private static void CreatePrivateDirectory(string path)

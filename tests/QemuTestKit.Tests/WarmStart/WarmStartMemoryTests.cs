@@ -83,14 +83,19 @@ public sealed class WarmStartMemoryTests
             stream.SetLength(8L << 20);
             stream.Position = 3 << 20;
             stream.Write("guest page"u8);
+            stream.Position = 5 << 20;
+            stream.Write(new byte[128 * 1024]); // written zeros: allocated in the source, a hole in the copy
             stream.Position = (8L << 20) - 1;
             stream.WriteByte(7);
         }
 
-        long written = WarmStartState.CopySparse(source, copy);
+        long written = WarmStartSparseCopy.Copy(source, copy);
 
         Assert.Equal(File.ReadAllBytes(source), File.ReadAllBytes(copy));
-        Assert.Equal(2 * 64 * 1024, written);
+        // The two written pages at most in 64 KiB blocks (in file-system blocks where the file system reports its holes);
+        // never the 128 KiB of written zeros.
+        Assert.InRange(written, 11, 2 * 64 * 1024);
+        Assert.Equal(8L << 20, new FileInfo(copy).Length);
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(copy));
