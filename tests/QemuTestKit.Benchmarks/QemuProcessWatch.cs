@@ -13,15 +13,22 @@ internal sealed class QemuProcessWatch
 
     public int PeakVms { get; private set; }
 
+    /// <summary>The VMs seen when <see cref="PeakVms"/> was first reached: pid, state, and the arguments that tell them apart.</summary>
+    public IReadOnlyList<string> PeakVmSample { get; private set; } = [];
+
     public async Task RunAsync(int ancestor, TimeSpan poll, CancellationToken cancellationToken)
     {
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                (int all, int vms) = Count(ancestor);
+                (int all, List<string> vms) = Count(ancestor);
                 Peak = Math.Max(Peak, all);
-                PeakVms = Math.Max(PeakVms, vms);
+                if (vms.Count > PeakVms)
+                {
+                    PeakVms = vms.Count;
+                    PeakVmSample = vms;
+                }
                 await Task.Delay(poll, cancellationToken);
             }
         }
@@ -31,10 +38,10 @@ internal sealed class QemuProcessWatch
         }
     }
 
-    private static (int All, int Vms) Count(int ancestor)
+    private static (int All, List<string> Vms) Count(int ancestor)
     {
         var parents = new Dictionary<int, int>();
-        var qemus = new List<int>();
+        var qemus = new List<(int Pid, string State)>();
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
@@ -52,7 +59,7 @@ internal sealed class QemuProcessWatch
                 parents[pid] = int.Parse(rest[1], CultureInfo.InvariantCulture);
                 if (comm.StartsWith("qemu-system", StringComparison.Ordinal) && rest[0] != "Z")
                 {
-                    qemus.Add(pid);
+                    qemus.Add((pid, rest[0]));
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -61,20 +68,28 @@ internal sealed class QemuProcessWatch
             }
         }
 
-        List<int> ours = [.. qemus.Where(pid => Descends(pid, ancestor, parents))];
-        return (ours.Count, ours.Count(IsVm));
+        List<(int Pid, string State)> ours = [.. qemus.Where(q => Descends(q.Pid, ancestor, parents))];
+        return (ours.Count, [.. ours.Select(q => (q.Pid, q.State, Arguments: Arguments(q.Pid))).Where(q => q.Arguments.Contains("-chardev")).Select(Describe)]);
     }
 
-    private static bool IsVm(int pid)
+    private static string[] Arguments(int pid)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains("-chardev");
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return [];
         }
+    }
+
+    /// <summary>Pid, state, parent chain aside: restored or not, and its socket folder (which names the machine).</summary>
+    private static string Describe((int Pid, string State, string[] Arguments) qemu)
+    {
+        string chardev = qemu.Arguments.SkipWhile(a => a != "-chardev").Skip(1).FirstOrDefault() ?? "";
+        string incoming = qemu.Arguments.Contains("-incoming") ? "restored" : "booted";
+        return $"pid {qemu.Pid} state {qemu.State} {incoming} {chardev}";
     }
 
     private static bool Descends(int pid, int ancestor, Dictionary<int, int> parents)
