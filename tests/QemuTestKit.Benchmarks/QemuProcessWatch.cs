@@ -5,7 +5,8 @@ namespace QemuTestKit.Benchmarks;
 /// <summary>
 /// Counts, by polling /proc, the QEMU processes descended from one process, and keeps the peaks: of all of them, and of
 /// VMs (a QEMU with a <c>-chardev</c>, which the kit's machines have for QMP; its short probes, <c>--version</c> and the
-/// KVM check, have none). Zombies (exited, not yet reaped) are not counted.
+/// KVM check, have none). Zombies (exited, not yet reaped) are not counted, nor a QEMU's own child between its fork
+/// and exec (a restore's <c>exec:cat</c>): for that moment it is a copy of QEMU with QEMU's name and arguments.
 /// </summary>
 internal sealed class QemuProcessWatch
 {
@@ -68,7 +69,8 @@ internal sealed class QemuProcessWatch
             }
         }
 
-        List<(int Pid, string State)> ours = [.. qemus.Where(q => Descends(q.Pid, ancestor, parents))];
+        var qemuPids = qemus.Select(q => q.Pid).ToHashSet();
+        List<(int Pid, string State)> ours = [.. qemus.Where(q => Descends(q.Pid, ancestor, parents) && !qemuPids.Contains(parents[q.Pid]))];
         return (ours.Count, [.. ours.Select(q => (q.Pid, q.State, Arguments: Arguments(q.Pid))).Where(q => q.Arguments.Contains("-chardev")).Select(Describe)]);
     }
 
