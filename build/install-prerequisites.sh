@@ -17,34 +17,50 @@ done
 # command that proves the package is there -> Debian package that provides it
 declare -a wanted=(
   "qemu-system-x86_64:qemu-system-x86"
+  "qemu-system-aarch64:qemu-system-arm"
   "qemu-img:qemu-utils"
   "cpio:cpio"
+  "mkfs.ext2:e2fsprogs"
   "setpriv:util-linux"
   "curl:curl"
 )
 $want_docker && wanted+=("dockerd:docker.io")
 
+# The tiny guest of each architecture comes from Debian packages of that architecture (build/guest/build.sh downloads
+# them with apt-get download, never installs them), so apt must know the foreign one.
+foreign=()
+native=$(dpkg --print-architecture)
+for arch in amd64 arm64; do
+  [ "$arch" = "$native" ] || dpkg --print-foreign-architectures | grep -qx "$arch" || foreign+=("$arch")
+done
+
 missing=()
 for pair in "${wanted[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
-# busybox-static: a dynamic busybox may be on PATH, so check the package itself.
-dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" || missing+=(busybox-static)
+# qemu-guest-agent: the guest agent client's tests run Debian's qemu-ga on the host (in /usr/sbin, often off PATH).
+dpkg-query -W -f='${Status}' qemu-guest-agent 2>/dev/null | grep -q "install ok installed" || missing+=(qemu-guest-agent)
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "install-prerequisites: the .NET SDK (10.0) is not on PATH; install it first: https://learn.microsoft.com/dotnet/core/install/linux" >&2
   exit 1
 fi
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ ${#foreign[@]} -eq 0 ]; then
   echo "install-prerequisites: everything is present ($(qemu-system-x86_64 --version | head -n 1))"
   exit 0
 fi
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-prerequisites: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+for arch in ${foreign[@]+"${foreign[@]}"}; do
+  echo "install-prerequisites: adding the $arch architecture to dpkg (for the tiny guest's packages)"
+  $sudo dpkg --add-architecture "$arch"
+done
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-prerequisites: installed ${missing[*]} ($(qemu-system-x86_64 --version | head -n 1))"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-prerequisites: installing ${missing[*]}"
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-prerequisites: installed ${missing[*]} ($(qemu-system-x86_64 --version | head -n 1))"
+fi

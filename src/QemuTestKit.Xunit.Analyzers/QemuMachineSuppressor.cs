@@ -12,7 +12,7 @@ namespace QemuTestKit.Xunit.Analyzers;
 /// <item><c>xUnit1041</c> on a <c>QemuVm</c> constructor parameter of a class marked <c>[QemuMachine]</c>: the fixture
 /// comes from a collection definition inside the QemuTestKit.Xunit assembly, which the analyzer does not look into.</item>
 /// <item><c>xUnit1051</c> on calls into the kit's VM types (<c>QemuVm</c>, <c>QemuMachine</c>, <c>QemuConsole</c>,
-/// <c>QmpClient</c>) made without a token: inside a test those calls follow
+/// <c>QmpClient</c>, <c>Snapshot</c>) made without a token: inside a test those calls follow
 /// <c>TestContext.Current.CancellationToken</c> by themselves, which is what the warning asks for.</item>
 /// </list>
 /// </summary>
@@ -37,7 +37,8 @@ public sealed class QemuMachineSuppressor : DiagnosticSuppressor
         "QemuTestKit.Xunit.QemuVm",
         "QemuTestKit.QemuMachine",
         "QemuTestKit.QemuConsole",
-        "QemuTestKit.Qmp.QmpClient");
+        "QemuTestKit.Qmp.QmpClient",
+        "QemuTestKit.Xunit.Snapshot");
 
     private const string QemuVmType = "QemuTestKit.Xunit.QemuVm";
 

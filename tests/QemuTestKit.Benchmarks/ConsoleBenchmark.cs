@@ -12,7 +12,8 @@ namespace QemuTestKit.Benchmarks;
 /// (read by a raw socket loop, the reference); each round sends <c>echo X$((n))Y</c> to both in turn and times, from the
 /// send, until the printed <c>X{n}Y</c> (absent from the echoed command line) is seen. Both paths cross the same guest,
 /// QEMU and kernel, so their difference is the console's own cost. The console's stream is wrapped to timestamp the read
-/// that delivered the line, which gives the dispatch latency (bytes in → wait returns) directly.
+/// that delivered the line, which gives the dispatch latency (bytes in → wait returns) directly. The flood half is
+/// <see cref="ConsoleFlood"/>.
 /// </summary>
 internal sealed class ConsoleBenchmark : IBenchmarkSuite
 {
@@ -22,6 +23,8 @@ internal sealed class ConsoleBenchmark : IBenchmarkSuite
 
     public async Task RunAsync(BenchmarkReport report, CancellationToken cancellationToken)
     {
+        // The flood first, in a fresh process, so its memory figures are not the guest run's.
+        await ConsoleFlood.RunAsync(report, cancellationToken);
         (string qemu, string guest) = (TestPrerequisites.QemuBinary, TestPrerequisites.GuestDirectory);
         string dir = Directory.CreateTempSubdirectory("qtk-bench-").FullName;
         string consoleSock = Path.Combine(dir, "con.sock");
@@ -154,68 +157,6 @@ internal sealed class ConsoleBenchmark : IBenchmarkSuite
                     return elapsed;
                 }
             }
-        }
-    }
-
-    /// <summary>Records when each read returned, by the running character count (the console text is ASCII here).</summary>
-    private sealed class StampingStream(Stream inner) : Stream
-    {
-        private readonly List<(long End, long Timestamp)> _reads = [];
-        private long _total;
-
-        public long TimestampOfReadContaining(long offset)
-        {
-            lock (_reads)
-            {
-                return _reads.First(r => r.End >= offset).Timestamp;
-            }
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            int n = await inner.ReadAsync(buffer, cancellationToken);
-            long now = Stopwatch.GetTimestamp();
-            lock (_reads)
-            {
-                _total += n;
-                _reads.Add((_total, now));
-            }
-
-            return n;
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush() => inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }

@@ -7,6 +7,10 @@ namespace QemuTestKit.Build.Images;
 /// <summary>Reads <c>QemuImage</c> items: source, <c>Sha256</c>, <c>Name</c>, <c>Format</c>, <c>Unpack</c>.</summary>
 internal static class ImagePlanner
 {
+    /// <summary>The metadata a <c>QemuImage</c> takes; any other is an error (QTK024).</summary>
+    public static readonly IReadOnlySet<string> KnownMetadata =
+        new HashSet<string>(["Sha256", "Name", "Format", "Unpack"], StringComparer.OrdinalIgnoreCase);
+
     private static readonly string[] s_imageExtensions = ["qcow2", "qcow", "raw", "img", "vmdk", "vdi", "vhdx", "vpc", "qed", "iso"];
 
     public static IReadOnlyList<ImageSpec> Plan(IEnumerable<ITaskItem> items, string projectDirectory, string outputDirectory)
@@ -33,6 +37,13 @@ internal static class ImagePlanner
     private static ImageSpec PlanOne(ITaskItem item, string projectDirectory, string outputDirectory)
     {
         string source = item.ItemSpec.Trim();
+        if (ItemMetadata.FirstUnknown(item, KnownMetadata) is string unknown)
+        {
+            throw new QemuBuildException(
+                ErrorCodes.UnknownImageMetadata,
+                $"QemuImage '{source}': {unknown}=\"{item.GetMetadata(unknown)}\" is not QemuImage metadata (known: {string.Join(", ", KnownMetadata.Order(StringComparer.Ordinal))}). Fix the name: a misspelt Sha256 would leave the image unchecked.");
+        }
+
         Uri? remote = null;
         string? localPath = null;
         string fileName;

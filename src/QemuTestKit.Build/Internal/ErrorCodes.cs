@@ -19,4 +19,6 @@ internal static class ErrorCodes
     public const string ProfileFileInvalid = "QTK020";
     public const string ProfileMetadataInvalid = "QTK021";
     public const string DuplicateProfileName = "QTK022";
+    public const string ProfileFileNotFound = "QTK023";
+    public const string UnknownImageMetadata = "QTK024";
 }

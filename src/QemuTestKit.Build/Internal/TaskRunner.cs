@@ -13,7 +13,7 @@ internal static class TaskRunner
         }
         catch (QemuBuildException e)
         {
-            LogError(log, e.Code, e.Message);
+            log.LogError(subcategory: null, errorCode: e.Code, helpKeyword: null, file: e.File, lineNumber: e.Line, columnNumber: e.Column, endLineNumber: 0, endColumnNumber: 0, message: e.Message);
         }
         catch (OperationCanceledException)
         {

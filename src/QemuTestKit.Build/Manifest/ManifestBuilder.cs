@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -69,7 +70,12 @@ internal sealed class ManifestBuilder
         }
         catch (JsonException e)
         {
-            throw new QemuBuildException(ErrorCodes.ProfileFileInvalid, $"QemuProfile file '{path}' is not valid JSON: {JsonErrorText.Describe(e, text)}", e);
+            throw new QemuBuildException(ErrorCodes.ProfileFileInvalid, $"QemuProfile file '{path}' is not valid JSON: {JsonErrorText.Describe(e, text)}", e)
+            {
+                File = path,
+                Line = (int)(e.LineNumber ?? -1) + 1,
+                Column = (int)(e.BytePositionInLine ?? -1) + 1,
+            };
         }
 
         if (root is not JsonObject rootObject || rootObject["profiles"] is not JsonObject profiles)
@@ -85,12 +91,16 @@ internal sealed class ManifestBuilder
                 throw new QemuBuildException(ErrorCodes.ProfileFileInvalid, $"QemuProfile file '{path}': profile '{name}' must be an object.");
             }
 
-            AddProfile(name, (JsonObject)profile.DeepClone(), baseDirectory, path);
+            AddProfile(name, (JsonObject)profile.DeepClone(), baseDirectory, path, text);
         }
     }
 
-    /// <summary>Adds a profile built from <c>QemuProfile</c> item metadata (see <see cref="ProfileItemReader"/>).</summary>
-    public void AddProfile(string name, JsonObject profile, string baseDirectory, string origin)
+    /// <summary>
+    /// Adds a profile built from <c>QemuProfile</c> item metadata (see <see cref="ProfileItemReader"/>), or read from a
+    /// file (<paramref name="fileText"/> set: errors then point at the field's line and column in that file). The profile
+    /// is read by the runtime's own reader, and its kernel, initrd and drives must be staged images or existing files.
+    /// </summary>
+    public void AddProfile(string name, JsonObject profile, string baseDirectory, string origin, string? fileText = null)
     {
         if (_profileOrigins.TryGetValue(name, out string? first))
         {
@@ -126,10 +136,94 @@ internal sealed class ManifestBuilder
                     driveObject["path"] = ResolvePath(pathValue, baseDirectory);
                 }
             }
+
+            for (int i = 0; i < drives.Count; i++)
+            {
+                // A drive given as a plain path string, as older profiles write it.
+                if (drives[i] is JsonValue plain && plain.TryGetValue(out string? plainPath))
+                {
+                    drives[i] = ResolvePath(plainPath, baseDirectory);
+                }
+            }
         }
 
+        Check(name, profile, origin, fileText);
         _profileOrigins.Add(name, origin);
         _profiles[name] = profile;
+    }
+
+    /// <summary>Reads the profile as the tests will, and checks that the files it boots exist, so a typo fails the build, not a test.</summary>
+    private void Check(string name, JsonObject profile, string origin, string? fileText)
+    {
+        var images = _images.ToDictionary(
+            image => image.Key,
+            image => new QemuTestKit.ManifestImage(
+                image.Key,
+                Path.GetFullPath(_imagePaths[image.Key], _manifestDirectory),
+                (string?)image.Value?["sha256"],
+                (string?)image.Value?["format"]),
+            StringComparer.Ordinal);
+        QemuTestKit.QemuProfile read;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(profile.ToJsonString());
+            read = QemuTestKit.ProfileJsonReader.Read(name, document.RootElement, origin, images, qemuBinary: null, baseDirectory: _manifestDirectory);
+        }
+        catch (QemuTestKit.QemuProfileException e)
+        {
+            throw Located(fileText is null ? ErrorCodes.ProfileMetadataInvalid : ErrorCodes.ProfileFileInvalid, e.Message, name, e.Field, origin, fileText, e);
+        }
+
+        var staged = new HashSet<string>(images.Values.Select(image => image.Path), StringComparer.Ordinal);
+        var files = new List<(string Field, string Path)>();
+        if (read.Kernel is not null)
+        {
+            files.Add(("kernel", read.Kernel));
+        }
+
+        if (read.Initrd is not null)
+        {
+            files.Add(("initrd", read.Initrd));
+        }
+
+        files.AddRange(read.Drives.Select((drive, i) => (string.Create(CultureInfo.InvariantCulture, $"drives[{i}]"), drive.Path)));
+        foreach ((string field, string path) in files)
+        {
+            if (staged.Contains(path) || File.Exists(path))
+            {
+                continue;
+            }
+
+            string fileName = Path.GetFileName(path);
+            string? renamed = _imagePaths.Keys.FirstOrDefault(image =>
+                string.Equals(image, Path.GetFileNameWithoutExtension(fileName), StringComparison.Ordinal)
+                || string.Equals(Path.GetFileNameWithoutExtension(image), Path.GetFileNameWithoutExtension(fileName), StringComparison.Ordinal));
+            string hint = renamed is null
+                ? ""
+                : $" A QemuImage is staged as '{renamed}': staging names an image after its file without the compression extension (Unpack) or with its Format's extension, so name '{renamed}'.";
+            throw Located(
+                ErrorCodes.ProfileFileNotFound,
+                $"QEMU profile '{name}' (in {origin}): {field} '{path}' is neither a staged QemuImage nor an existing file.{hint} " +
+                $"Staged images: {string.Join(", ", _imagePaths.Keys.DefaultIfEmpty("(none)"))}. Name a QemuImage by its Name, or give a path that exists (relative paths are resolved against the file or project that defines the profile).",
+                name,
+                field,
+                origin,
+                fileText,
+                null);
+        }
+    }
+
+    private static QemuBuildException Located(string code, string message, string profile, string? field, string origin, string? fileText, Exception? inner)
+    {
+        (int Line, int Column)? at = fileText is null
+            ? null
+            : JsonFieldLocator.Find(fileText, ["profiles", profile, .. JsonFieldLocator.FieldSegments(field)]);
+        return new QemuBuildException(code, message, inner)
+        {
+            File = fileText is null ? null : origin,
+            Line = at?.Line ?? 0,
+            Column = at?.Column ?? 0,
+        };
     }
 
     public bool HasImage(string name) => _imagePaths.ContainsKey(name);

@@ -12,13 +12,13 @@ namespace QemuTestKit.Build.Manifest;
 internal static class ProfileItemReader
 {
     private static readonly string[] s_stringFields =
-        ["Arch", "Machine", "Memory", "Accel", "Kernel", "Initrd", "Append", "ReadyPattern", "Prompt", "Runner", "ContainerImage"];
+        ["Arch", "Machine", "Memory", "Accel", "Kernel", "Initrd", "Append", "ReadyPattern", "Prompt", "Runner", "ContainerImage", "Display"];
 
     private static readonly string[] s_intFields = ["Smp", "BootTimeoutSeconds", "ShutdownTimeoutSeconds"];
 
     /// <summary>Every metadata name this reader understands; a typo in another one is an error, not silence.</summary>
     public static readonly IReadOnlySet<string> KnownMetadata = new HashSet<string>(
-        s_stringFields.Concat(s_intFields).Concat(["WarmStart", "Args", "FailurePatterns", "Drives", "ConsoleDevice", "ConsoleIndex"]),
+        s_stringFields.Concat(s_intFields).Concat(["WarmStart", "Args", "FailurePatterns", "Drives", "ConsoleDevice", "ConsoleIndex", "Network", "NetworkModel"]),
         StringComparer.OrdinalIgnoreCase);
 
     public static bool IsProfileFile(ITaskItem item) => item.ItemSpec.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
@@ -27,12 +27,9 @@ internal static class ProfileItemReader
     {
         string name = item.ItemSpec;
         var profile = new JsonObject();
-        foreach (string metadataName in item.MetadataNames.Cast<string>())
+        if (ItemMetadata.FirstUnknown(item, KnownMetadata) is string unknown)
         {
-            if (!KnownMetadata.Contains(metadataName) && !IsWellKnown(metadataName) && item.GetMetadata(metadataName).Length > 0)
-            {
-                throw Invalid(name, metadataName, item.GetMetadata(metadataName), $"it is not a profile field (known: {string.Join(", ", KnownMetadata.Order(StringComparer.Ordinal))})");
-            }
+            throw Invalid(name, unknown, item.GetMetadata(unknown), $"it is not a profile field (known: {string.Join(", ", KnownMetadata.Order(StringComparer.Ordinal))})");
         }
 
         foreach (string field in s_stringFields)
@@ -72,8 +69,21 @@ internal static class ProfileItemReader
 
         if (List(item, "Drives") is { } drives)
         {
-            // A drive names a QemuImage, or else is a path.
-            profile["drives"] = new JsonArray([.. drives.Select(d => (JsonNode?)(isImage(d) ? new JsonObject { ["image"] = d } : new JsonObject { ["path"] = d }))]);
+            profile["drives"] = new JsonArray([.. drives.Select(d => (JsonNode?)Drive(name, d, isImage))]);
+        }
+
+        string? network = Get(item, "Network");
+        string? networkModel = Get(item, "NetworkModel");
+        if (networkModel is not null)
+        {
+            // A model without Network="user" still means a NIC: naming its model says so.
+            profile["network"] = network is null or "user"
+                ? new JsonObject { ["model"] = networkModel }
+                : throw Invalid(name, "NetworkModel", networkModel, $"it needs Network=\"user\" (Network is \"{network}\")");
+        }
+        else if (network is not null)
+        {
+            profile["network"] = network;
         }
 
         string? consoleDevice = Get(item, "ConsoleDevice");
@@ -94,6 +104,35 @@ internal static class ProfileItemReader
         return profile;
     }
 
+    /// <summary>
+    /// One entry of <c>Drives</c>: a QemuImage name or a path, then options as <c>|key=value</c>
+    /// (<c>data.qcow2|interface=nvme|id=data|readOnly=true</c>), with the keys of a drive in <c>qemu-profiles.json</c>.
+    /// </summary>
+    private static JsonObject Drive(string profile, string entry, Func<string, bool> isImage)
+    {
+        string[] parts = entry.Split('|', StringSplitOptions.TrimEntries);
+        string target = parts[0];
+        var drive = isImage(target) ? new JsonObject { ["image"] = target } : new JsonObject { ["path"] = target };
+        string[] options = [.. QemuTestKit.ProfileJsonReader.DriveFields.Except(["image", "path"])];
+        foreach (string option in parts.Skip(1).Where(p => p.Length > 0))
+        {
+            int equals = option.IndexOf('=', StringComparison.Ordinal);
+            string key = equals < 0 ? option : option[..equals].Trim();
+            string? known = options.FirstOrDefault(o => string.Equals(o, key, StringComparison.OrdinalIgnoreCase));
+            if (equals < 0 || known is null)
+            {
+                throw Invalid(profile, "Drives", entry, $"'{option}' is not a drive option; write <image or path>|key=value|…, with keys {string.Join(", ", options)}");
+            }
+
+            string value = option[(equals + 1)..].Trim();
+            drive[known] = known is "readOnly" or "snapshot"
+                ? bool.TryParse(value, out bool flag) ? flag : throw Invalid(profile, "Drives", entry, $"{known} must be true or false")
+                : value;
+        }
+
+        return drive;
+    }
+
     private static string? Get(ITaskItem item, string name)
     {
         string value = item.GetMetadata(name).Trim();
@@ -104,11 +143,6 @@ internal static class ProfileItemReader
         Get(item, name)?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } values ? values : null;
 
     private static string Camel(string pascal) => char.ToLowerInvariant(pascal[0]) + pascal[1..];
-
-    private static bool IsWellKnown(string metadataName) => metadataName is
-        "FullPath" or "RootDir" or "Filename" or "Extension" or "RelativeDir" or "Directory" or "RecursiveDir" or "Identity"
-        or "ModifiedTime" or "CreatedTime" or "AccessedTime" or "DefiningProjectFullPath" or "DefiningProjectDirectory"
-        or "DefiningProjectName" or "DefiningProjectExtension" or "OriginalItemSpec";
 
     private static QemuBuildException Invalid(string profile, string metadata, string value, string why) =>
         new(ErrorCodes.ProfileMetadataInvalid, $"QemuProfile '{profile}': {metadata}=\"{value}\" is not valid: {why}.");

@@ -37,16 +37,42 @@ public static class Snapshot
     }
 
     /// <summary>Compares <paramref name="text"/> with its verified snapshot, reading and writing files asynchronously; see <see cref="Match"/>.</summary>
+    /// <param name="text">The text to compare.</param>
+    /// <param name="name">Tells several snapshots of one test apart.</param>
+    /// <param name="scrubbers">Scrubbers for this call only; they run first.</param>
+    /// <param name="sourceFilePath">Filled in by the compiler.</param>
+    /// <param name="cancellationToken">Cancels the file reads and writes; the current test's token when not given.</param>
     /// <exception cref="SnapshotMismatchException">The text differs from the snapshot, or the snapshot is missing in CI.</exception>
     /// <exception cref="InvalidOperationException">As for <see cref="Match"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not usable in a file name.</exception>
-    public static async Task MatchAsync(string text, string? name = null, IEnumerable<Scrubber>? scrubbers = null, [CallerFilePath] string sourceFilePath = "")
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public static async Task MatchAsync(
+        string text,
+        string? name = null,
+        IEnumerable<Scrubber>? scrubbers = null,
+        [CallerFilePath] string sourceFilePath = "",
+        CancellationToken cancellationToken = default)
     {
         ITestContext context = TestContext.Current;
         (string scrubbed, SnapshotFile file) = Prepare(text, name, scrubbers, sourceFilePath, context, SnapshotSettings.Global);
-        SnapshotOutcome outcome = await SnapshotVerifier.VerifyAsync(scrubbed, file, SnapshotEnvironment.Current, context.CancellationToken).ConfigureAwait(false);
+        CancellationToken token = cancellationToken.CanBeCanceled ? cancellationToken : context.CancellationToken;
+        SnapshotOutcome outcome = await SnapshotVerifier.VerifyAsync(scrubbed, file, SnapshotEnvironment.Current, token).ConfigureAwait(false);
         Report(outcome, file, context);
     }
+
+    /// <summary>
+    /// Compares <paramref name="text"/> with its verified snapshot, as
+    /// <see cref="MatchAsync(string, string?, IEnumerable{Scrubber}?, string, CancellationToken)"/>, with the token second so
+    /// that <c>MatchAsync(text, TestContext.Current.CancellationToken)</c> needs no argument names.
+    /// </summary>
+    /// <param name="text">The text to compare.</param>
+    /// <param name="cancellationToken">Cancels the file reads and writes.</param>
+    /// <param name="sourceFilePath">Filled in by the compiler.</param>
+    /// <exception cref="SnapshotMismatchException">The text differs from the snapshot, or the snapshot is missing in CI.</exception>
+    /// <exception cref="InvalidOperationException">As for <see cref="Match"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public static Task MatchAsync(string text, CancellationToken cancellationToken, [CallerFilePath] string sourceFilePath = "") =>
+        MatchAsync(text, name: null, scrubbers: null, sourceFilePath, cancellationToken);
 
     /// <summary>Scrubs the text and finds its snapshot file for the test <paramref name="context"/> is running.</summary>
     internal static (string Text, SnapshotFile File) Prepare(
@@ -103,16 +129,24 @@ public static class Snapshot
         return scrubbers;
     }
 
-    private static void Report(SnapshotOutcome outcome, SnapshotFile file, ITestContext context)
+    internal static void Report(SnapshotOutcome outcome, SnapshotFile file, ITestContext context)
     {
-        switch (outcome)
+        string? message = outcome switch
         {
-            case SnapshotOutcome.Created:
-                context.AddWarning($"New snapshot written to {file.VerifiedPath}: review it and commit it.");
-                break;
-            case SnapshotOutcome.Accepted:
-                context.AddWarning($"Snapshot {file.VerifiedPath} updated ({SnapshotEnvironment.AcceptVariable} is set): review the change and commit it.");
-                break;
+            SnapshotOutcome.Created => $"New snapshot written to {file.VerifiedPath}: review it and commit it.",
+            SnapshotOutcome.Accepted => $"Snapshot {file.VerifiedPath} updated ({SnapshotEnvironment.AcceptVariable} is set): review the change and commit it.",
+            _ => null,
+        };
+        if (message is null)
+        {
+            return;
         }
+
+        // A warning alone is invisible under `dotnet test` (Microsoft Testing Platform shows no warnings of a passing
+        // test); the test's output is shown by `dotnet test --output detailed` and kept in TRX reports, and a diagnostic
+        // message by runners with diagnostic messages on.
+        context.AddWarning(message);
+        context.TestOutputHelper?.WriteLine(message);
+        context.SendDiagnosticMessage(message);
     }
 }

@@ -62,7 +62,7 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
             TimeSpan ready = started.Elapsed;
             if (Profile.Prompt is not null && Profile.Console is not null)
             {
-                await machine.Console.WaitForAsync(machine.Console.Prompt, null, Left(started), cancellationToken).ConfigureAwait(false);
+                await WaitForShellAsync(machine, Left(started), cancellationToken).ConfigureAwait(false);
             }
 
             return (machine, ready);
@@ -73,6 +73,13 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
             throw;
         }
     }
+
+    /// <summary>
+    /// Returns once the guest's shell has run a no-op command: framed by markers like every console command, so a prompt
+    /// that is followed by a kernel message or a job notice (and so is not the last thing on screen) cannot be missed.
+    /// </summary>
+    public static Task WaitForShellAsync(QemuMachine machine, TimeSpan timeout, CancellationToken cancellationToken) =>
+        machine.Console.ExecAsync(":", timeout, cancellationToken);
 
     /// <summary>Kills and disposes a machine whose boot failed, keeping the caller's exception the one that is seen.</summary>
     public static async Task StopQuietlyAsync(QemuMachine machine)

@@ -1,14 +1,30 @@
 namespace QemuTestKit;
 
 /// <summary>
-/// The text form of the profile enums (<see cref="QemuRunner"/>, <see cref="QemuAccelerator"/>): the lower-case member
-/// name, as profile files, <c>QEMUTESTKIT_ACCEL</c> and QEMU's <c>-accel</c> spell them. The one parser of that text.
+/// The text form of the profile enums (<see cref="QemuRunner"/>, <see cref="QemuAccelerator"/>, <see cref="QemuDisplay"/>):
+/// the member name in lower case, words joined by <c>-</c> (<c>VirtioGpu</c> is <c>virtio-gpu</c>), as profile files,
+/// <c>QEMUTESTKIT_ACCEL</c> and QEMU's <c>-accel</c> spell them. The one parser of that text.
 /// </summary>
 internal static class ProfileEnum
 {
     /// <summary>The text of a value: <c>kvm</c>, <c>container</c>.</summary>
     public static string Name<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
+        where T : struct, Enum
+    {
+        string member = value.ToString();
+        var text = new System.Text.StringBuilder(member.Length + 2);
+        for (int i = 0; i < member.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(member[i]))
+            {
+                text.Append('-');
+            }
+
+            text.Append(char.ToLowerInvariant(member[i]));
+        }
+
+        return text.ToString();
+    }
 
     /// <summary>Every allowed text, in declaration order.</summary>
     public static string[] Names<T>()

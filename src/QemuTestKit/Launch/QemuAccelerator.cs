@@ -5,7 +5,7 @@ public enum QemuAccelerator
 {
     /// <summary>
     /// <c>auto</c>: KVM when <c>/dev/kvm</c> is usable and QEMU can run its CPU on it, else TCG. Only a profile says
-    /// this; a <see cref="QemuLaunchPlan"/> always holds the decision (<see cref="Kvm"/> or <see cref="Tcg"/>).
+    /// this; a <c>QemuLaunchPlan</c> always holds the decision (<see cref="Kvm"/> or <see cref="Tcg"/>).
     /// </summary>
     Auto,
 

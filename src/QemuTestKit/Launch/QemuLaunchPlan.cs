@@ -15,7 +15,7 @@ public sealed record QemuLaunchPlan
         Runner = runner;
         Binary = binary;
         Accelerator = accelerator;
-        Drives = profile.Drives;
+        Drives = WithIds(profile.Drives);
     }
 
     /// <summary>The profile this plan was resolved from.</summary>
@@ -42,8 +42,17 @@ public sealed record QemuLaunchPlan
     /// <summary>The serial console's device; null for a VM without a console.</summary>
     public QemuProfileConsole? Console => Profile.Console;
 
-    /// <summary>The drives QEMU gets, in order: the profile's, or (warm start) copy-on-write layers in their place.</summary>
+    /// <summary>
+    /// The drives QEMU gets, in order: the profile's, or (warm start) copy-on-write layers in their place. Every drive has
+    /// its <see cref="QemuDrive.Id"/> (the profile's, else <c>disk0</c>, <c>disk1</c>, … by position).
+    /// </summary>
     public IReadOnlyList<QemuDrive> Drives { get; internal init; }
+
+    /// <summary>The guest's user-mode NIC (<c>restrict=on</c>, netdev <c>net0</c>); null for none.</summary>
+    public QemuProfileNetwork? Network => Profile.Network;
+
+    /// <summary>The guest's display device for screendumps.</summary>
+    public QemuDisplay Display => Profile.Display;
 
     /// <summary>
     /// QEMU's arguments for the profile (accelerator, memory, CPUs, kernel, drives, the profile's extra arguments).
@@ -80,6 +89,10 @@ public sealed record QemuLaunchPlan
         string binary = host.ResolveBinary(profile);
         return new QemuLaunchPlan(profile, QemuRunner.Local, binary, DecideAccelerator(profile, binary, host));
     }
+
+    /// <summary>The one place a drive's default id is decided: by position, so it is the same on every run.</summary>
+    internal static QemuDrive[] WithIds(IReadOnlyList<QemuDrive> drives) =>
+        [.. drives.Select((drive, i) => drive.Id is null ? drive with { Id = QemuDriveInterfaces.DefaultId(i) } : drive)];
 
     /// <summary><c>auto</c> takes KVM when it is usable; <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c> or <c>tcg</c>) overrides <c>auto</c> for a whole run.</summary>
     private static QemuAccelerator DecideAccelerator(QemuProfile profile, string binary, QemuHost host)

@@ -1,8 +1,11 @@
+using System.Text.Json;
+
 namespace QemuTestKit;
 
 /// <summary>
 /// The profiles every test project has without configuration: <c>none</c> (QEMU with <c>-machine none</c>, QMP only,
-/// no guest) and <c>tiny</c> (the tiny Linux guest that <c>build/guest/build.sh</c> makes).
+/// no guest), <c>tiny-x86_64</c> and <c>tiny-aarch64</c> (the tiny Linux guest that <c>build/guest/build.sh</c> makes
+/// for each architecture), and <c>tiny</c>, the tiny guest of the host's architecture.
 /// </summary>
 internal static class BuiltInProfiles
 {
@@ -10,68 +13,171 @@ internal static class BuiltInProfiles
 
     public const string Tiny = "tiny";
 
+    public const string TinyX86_64 = "tiny-x86_64";
+
+    public const string TinyAarch64 = "tiny-aarch64";
+
     public const string Source = "built-in";
 
     public const string TinyReadyMarker = "QEMUTESTKIT-READY";
 
     public const string TinyPrompt = "qtk# ";
 
-    public static IReadOnlyList<string> Names { get; } = [None, Tiny];
+    /// <summary>The architectures <c>build/guest/build.sh</c> builds the tiny guest for (its <c>out/&lt;arch&gt;</c> folders).</summary>
+    public static IReadOnlyList<string> TinyArchitectures { get; } = ["x86_64", "aarch64"];
 
-    /// <summary>Creates a built-in profile; <c>tiny</c> looks for the guest now, so it throws when it is not built.</summary>
+    public static IReadOnlyList<string> Names { get; } = [None, Tiny, TinyX86_64, TinyAarch64];
+
+    /// <summary>Creates a built-in profile; a tiny profile looks for its guest now, so it throws when it is not built.</summary>
+    /// <exception cref="QemuProfileException">The guest is not built, or there is no tiny guest for the host's architecture.</exception>
     public static QemuProfile? TryCreate(string name, string baseDirectory) => name switch
     {
         None => new QemuProfile(None) { Machine = "none", Source = Source, BootTimeout = TimeSpan.FromSeconds(60) },
-        Tiny => CreateTiny(FindGuestDirectory(baseDirectory)),
+        Tiny => CreateTiny(FindGuestDirectory(baseDirectory, HostTinyArchitecture()), HostTinyArchitecture(), Tiny),
+        TinyX86_64 => CreateTiny(FindGuestDirectory(baseDirectory, "x86_64"), "x86_64", TinyX86_64),
+        TinyAarch64 => CreateTiny(FindGuestDirectory(baseDirectory, "aarch64"), "aarch64", TinyAarch64),
         _ => null,
     };
 
-    public static QemuProfile CreateTiny(string guestDirectory) => new(Tiny)
+    /// <summary>The x86_64 tiny guest as the profile <c>tiny</c> (what the kit's own x86_64 tests boot).</summary>
+    public static QemuProfile CreateTiny(string guestDirectory) => CreateTiny(guestDirectory, "x86_64", Tiny);
+
+    /// <summary>The tiny guest of <paramref name="arch"/> in <paramref name="guestDirectory"/>, named <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">There is no tiny guest for <paramref name="arch"/>.</exception>
+    public static QemuProfile CreateTiny(string guestDirectory, string arch, string name)
     {
-        Source = Source,
-        Machine = "pc",
-        Memory = "256M",
-        Kernel = Path.Combine(guestDirectory, "vmlinuz"),
-        Initrd = Path.Combine(guestDirectory, "initramfs.cpio.gz"),
-        // no_timer_check: on a loaded host under TCG the kernel's IO-APIC timer check can fail and panic the boot
-        // ("IO-APIC + timer doesn't work!"); the check proves nothing about a VM.
-        Append = "console=ttyS0 quiet panic=-1 no_timer_check",
-        Console = new QemuProfileConsole(),
-        ReadyPattern = TinyReadyMarker,
-        FailurePatterns = ["Kernel panic"],
-        Prompt = TinyPrompt,
-        WarmStart = true,
-    };
+        var profile = new QemuProfile(name)
+        {
+            Source = Source,
+            Arch = arch,
+            Memory = "256M",
+            Kernel = Path.Combine(guestDirectory, "vmlinuz"),
+            Initrd = Path.Combine(guestDirectory, "initramfs.cpio.gz"),
+            Console = new QemuProfileConsole(),
+            ReadyPattern = TinyReadyMarker,
+            FailurePatterns = ["Kernel panic"],
+            Prompt = TinyPrompt,
+            WarmStart = true,
+        };
+        return arch switch
+        {
+            "x86_64" => profile with
+            {
+                Machine = "pc",
+                // no_timer_check: on a loaded host under TCG the kernel's IO-APIC timer check can fail and panic the
+                // boot ("IO-APIC + timer doesn't work!"); the check proves nothing about a VM.
+                Append = "console=ttyS0 quiet panic=-1 no_timer_check",
+            },
+            "aarch64" => profile with
+            {
+                // virt: the machine made for guests (PCIe, virtio-mmio, PL011 UART, GIC), the console on ttyAMA0.
+                Machine = "virt",
+                Append = "console=ttyAMA0 quiet panic=-1",
+                // The profile has no CPU field yet, so the CPU model travels as an extra argument.
+                Args = ["-cpu", Aarch64Cpu(HostArchitecture.Current)],
+            },
+            _ => throw new ArgumentOutOfRangeException(nameof(arch), arch, $"There is no tiny guest for '{arch}'; choose one of {string.Join(", ", TinyArchitectures)}."),
+        };
+    }
 
     /// <summary>
-    /// <c>QTK_GUEST_DIR</c>, else the first <c>build/guest/out</c> holding <c>guest.json</c> above the test assembly, so
-    /// that tests in this repository and its samples find the guest with no configuration.
+    /// <c>max</c> (every feature TCG emulates), with QEMU's own pointer-authentication algorithm when the guest cannot
+    /// run under KVM: the architected one (QARMA) is so slow to emulate that the tiny guest boots in ~8 s instead of
+    /// ~2 s. On an aarch64 host <c>pauth-impdef</c> is left out, because KVM (which that host may use) rejects it.
     /// </summary>
-    public static string FindGuestDirectory(string baseDirectory) =>
-        FindGuestDirectory(baseDirectory, Environment.GetEnvironmentVariable("QTK_GUEST_DIR"));
+    internal static string Aarch64Cpu(string? hostArch) => hostArch == "aarch64" ? "max" : "max,pauth-impdef=on";
 
-    internal static string FindGuestDirectory(string baseDirectory, string? fromEnv)
+    /// <summary>
+    /// The folder of the x86_64 tiny guest: <c>QTK_GUEST_DIR</c>, else the first <c>build/guest/out</c> above
+    /// <paramref name="baseDirectory"/> that holds it, so tests in this repository and its samples find the guest with
+    /// no configuration.
+    /// </summary>
+    public static string FindGuestDirectory(string baseDirectory) => FindGuestDirectory(baseDirectory, "x86_64");
+
+    /// <summary>The folder of the tiny guest of <paramref name="arch"/> (see <see cref="FindGuestDirectory(string)"/>).</summary>
+    /// <exception cref="QemuProfileException">The guest is not built; the message says how to build it.</exception>
+    public static string FindGuestDirectory(string baseDirectory, string arch) =>
+        FindGuestDirectory(baseDirectory, arch, Environment.GetEnvironmentVariable("QTK_GUEST_DIR"));
+
+    /// <summary>
+    /// Where the tiny guest of <paramref name="arch"/> is. A folder is a guest when it holds <c>guest.json</c> for that
+    /// architecture; <paramref name="fromEnv"/> (or each <c>build/guest/out</c>) may be the build's output folder, whose
+    /// <c>&lt;arch&gt;</c> subfolders hold the guests, or one guest's own folder.
+    /// </summary>
+    internal static string FindGuestDirectory(string baseDirectory, string arch, string? fromEnv)
     {
+        string profile = ProfileName(arch);
         if (!string.IsNullOrEmpty(fromEnv))
         {
-            return File.Exists(Path.Combine(fromEnv, "guest.json"))
-                ? Path.GetFullPath(fromEnv)
-                : throw new QemuProfileException(
-                    $"Profile 'tiny': QTK_GUEST_DIR is '{fromEnv}' but holds no guest.json; run 'bash build/guest/build.sh'.",
-                    Tiny, null, Source);
+            return GuestIn(fromEnv, arch) ?? throw new QemuProfileException(
+                $"Profile '{profile}': QTK_GUEST_DIR is '{fromEnv}' but holds no {arch} guest (no {Path.Combine(arch, "guest.json")}, " +
+                $"and no guest.json whose \"arch\" is {arch}); run 'bash build/guest/build.sh {arch}' and point QTK_GUEST_DIR at its output folder.",
+                profile, null, Source);
         }
 
         for (DirectoryInfo? dir = new(baseDirectory); dir is not null; dir = dir.Parent)
         {
-            string candidate = Path.Combine(dir.FullName, "build", "guest", "out");
-            if (File.Exists(Path.Combine(candidate, "guest.json")))
+            if (GuestIn(Path.Combine(dir.FullName, "build", "guest", "out"), arch) is string found)
             {
-                return candidate;
+                return found;
             }
         }
 
         throw new QemuProfileException(
-            $"Profile 'tiny': the tiny test guest is not built (no build/guest/out/guest.json above {baseDirectory}); run 'bash build/guest/build.sh' from the repository root, or set QTK_GUEST_DIR.",
-            Tiny, null, Source);
+            $"Profile '{profile}': the tiny test guest for {arch} is not built (no build/guest/out/{arch}/guest.json above {baseDirectory}); " +
+            $"run 'bash build/guest/build.sh' from the repository root (every architecture; 'build.sh {arch}' builds only this one), or set QTK_GUEST_DIR.",
+            profile, null, Source);
     }
+
+    /// <summary>
+    /// <paramref name="folder"/>/<paramref name="arch"/> if it is a guest, else <paramref name="folder"/> itself if its
+    /// guest.json is for <paramref name="arch"/> (a guest.json without <c>arch</c> is x86_64: guests built before the
+    /// aarch64 one existed), else null.
+    /// </summary>
+    private static string? GuestIn(string folder, string arch)
+    {
+        string perArch = Path.Combine(folder, arch);
+        if (File.Exists(Path.Combine(perArch, "guest.json")))
+        {
+            return Path.GetFullPath(perArch);
+        }
+
+        string single = Path.Combine(folder, "guest.json");
+        return File.Exists(single) && GuestArch(single) == arch ? Path.GetFullPath(folder) : null;
+    }
+
+    private static string GuestArch(string guestJson)
+    {
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(guestJson));
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("arch", out JsonElement value)
+                && value.ValueKind == JsonValueKind.String
+                ? value.GetString()!
+                : "x86_64";
+        }
+        catch (JsonException ex)
+        {
+            throw new QemuProfileException(
+                $"The tiny guest's {guestJson} is not valid JSON ({ex.Message}); rebuild it with 'bash build/guest/build.sh'.",
+                Tiny, null, Source, ex);
+        }
+    }
+
+    private static string ProfileName(string arch) => arch switch
+    {
+        "x86_64" => TinyX86_64,
+        "aarch64" => TinyAarch64,
+        _ => Tiny,
+    };
+
+    private static string? HostTinyArchitectureOrNull() =>
+        TinyArchitectures.Contains(HostArchitecture.Current) ? HostArchitecture.Current : null;
+
+    /// <summary>The host's architecture, which <c>tiny</c> stands for.</summary>
+    /// <exception cref="QemuProfileException">There is no tiny guest for the host's architecture.</exception>
+    private static string HostTinyArchitecture() => HostTinyArchitectureOrNull() ?? throw new QemuProfileException(
+        $"Profile 'tiny' is the tiny guest of the host's architecture, and there is none for {HostArchitecture.Current}; use '{TinyX86_64}' or '{TinyAarch64}' (emulated).",
+        Tiny, null, Source);
 }

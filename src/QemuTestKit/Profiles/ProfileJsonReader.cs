@@ -14,17 +14,21 @@ internal static partial class ProfileJsonReader
     [
         "arch", "machine", "memory", "smp", "accel", "kernel", "initrd", "append", "drives", "args", "console",
         "readyPattern", "failurePatterns", "prompt", "bootTimeoutSeconds", "shutdownTimeoutSeconds", "warmStart",
-        "runner", "containerImage",
+        "runner", "containerImage", "network", "display",
     ];
 
-    private static readonly string[] DriveFields = ["image", "path", "format", "interface", "readOnly", "snapshot"];
+    /// <summary>The fields of a drive object; the MSBuild <c>Drives</c> metadata takes the same names.</summary>
+    public static readonly IReadOnlyList<string> DriveFields = ["image", "path", "id", "interface", "format", "readOnly", "snapshot", "cache"];
+
+    private static readonly string[] NetworkFields = ["mode", "model"];
 
     public static QemuProfile Read(
         string name,
         JsonElement json,
         string sourceFile,
         IReadOnlyDictionary<string, ManifestImage>? images = null,
-        string? qemuBinary = null)
+        string? qemuBinary = null,
+        string? baseDirectory = null)
     {
         var ctx = new Context(name, sourceFile);
         if (json.ValueKind != JsonValueKind.Object)
@@ -32,7 +36,8 @@ internal static partial class ProfileJsonReader
             throw ctx.Error(null, $"must be a JSON object, got {Describe(json)}");
         }
 
-        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(sourceFile)) ?? Directory.GetCurrentDirectory();
+        // The build checks a profile after rewriting its paths against the manifest's folder, but names the user's file.
+        baseDirectory ??= Path.GetDirectoryName(Path.GetFullPath(sourceFile)) ?? Directory.GetCurrentDirectory();
         var profile = new QemuProfile(name) { Source = sourceFile, QemuBinary = qemuBinary };
         bool consoleSeen = false;
 
@@ -105,6 +110,12 @@ internal static partial class ProfileJsonReader
                 case "containerImage":
                     profile = profile with { ContainerImage = ctx.String(property.Name, value) };
                     break;
+                case "network":
+                    profile = profile with { Network = ReadNetwork(ctx, value) };
+                    break;
+                case "display":
+                    profile = profile with { Display = ProfileEnum.Parse<QemuDisplay>(ctx.OneOf(property.Name, value, ProfileEnum.Names<QemuDisplay>()), property.Name) };
+                    break;
                 default:
                     throw ctx.Error(property.Name, $"is not a profile field; known fields: {string.Join(", ", KnownFields)}");
             }
@@ -141,54 +152,110 @@ internal static partial class ProfileJsonReader
         }
 
         var drives = new List<QemuDrive>();
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         int index = 0;
         foreach (JsonElement item in value.EnumerateArray())
         {
             string field = $"drives[{index}]";
-            if (item.ValueKind != JsonValueKind.Object)
+            QemuDrive drive = item.ValueKind switch
             {
-                throw ctx.Error(field, $"must be an object with \"image\" or \"path\", got {Describe(item)}");
+                // A plain string is a path, as profiles written before drives had options say it.
+                JsonValueKind.String => new QemuDrive(ctx.Path(field, item, baseDirectory) ?? throw ctx.Error(field, "must be a non-empty path")),
+                JsonValueKind.Object => ReadDrive(ctx, field, item, baseDirectory, images),
+                _ => throw ctx.Error(field, $"must be an object with \"image\" or \"path\", or a path string, got {Describe(item)}"),
+            };
+
+            string id = drive.Id ?? QemuDriveInterfaces.DefaultId(index);
+            if (ids.TryGetValue(id, out string? other))
+            {
+                throw ctx.Error($"{field}.id", $"is '{id}', which {other} already has (a drive without an id is disk<position>); give each drive its own id");
             }
 
-            string? image = null, path = null, format = null, iface = null;
-            bool readOnly = false, snapshot = false;
-            foreach (JsonProperty p in item.EnumerateObject())
-            {
-                string sub = $"{field}.{p.Name}";
-                switch (p.Name)
-                {
-                    case "image": image = ctx.RequiredString(sub, p.Value); break;
-                    case "path": path = ctx.Path(sub, p.Value, baseDirectory); break;
-                    case "format": format = ctx.String(sub, p.Value); break;
-                    case "interface": iface = ctx.String(sub, p.Value); break;
-                    case "readOnly": readOnly = ctx.Bool(sub, p.Value); break;
-                    case "snapshot": snapshot = ctx.Bool(sub, p.Value); break;
-                    default: throw ctx.Error(sub, $"is not a drive field; known fields: {string.Join(", ", DriveFields)}");
-                }
-            }
-
-            if ((image is null) == (path is null))
-            {
-                throw ctx.Error(field, "needs exactly one of \"image\" (a manifest image name) or \"path\"");
-            }
-
-            if (image is not null)
-            {
-                if (images is null || !images.TryGetValue(image, out ManifestImage? staged))
-                {
-                    string known = images is null || images.Count == 0 ? "none" : string.Join(", ", images.Keys);
-                    throw ctx.Error($"{field}.image", $"names image '{image}', which the run manifest does not stage (staged images: {known}); add it as a <QemuImage> item");
-                }
-
-                path = staged.Path;
-                format ??= staged.Format;
-            }
-
-            drives.Add(new QemuDrive(path!) { Format = format, Interface = iface, ReadOnly = readOnly, Snapshot = snapshot, Image = image });
+            ids.Add(id, field);
+            drives.Add(drive);
             index++;
         }
 
         return drives;
+    }
+
+    private static QemuDrive ReadDrive(
+        Context ctx, string field, JsonElement item, string baseDirectory, IReadOnlyDictionary<string, ManifestImage>? images)
+    {
+        string? image = null, path = null, format = null, iface = null, id = null, cache = null;
+        bool readOnly = false, snapshot = false;
+        foreach (JsonProperty p in item.EnumerateObject())
+        {
+            string sub = $"{field}.{p.Name}";
+            switch (p.Name)
+            {
+                case "image": image = ctx.RequiredString(sub, p.Value); break;
+                case "path": path = ctx.Path(sub, p.Value, baseDirectory); break;
+                case "format": format = ctx.String(sub, p.Value); break;
+                case "interface": iface = p.Value.ValueKind == JsonValueKind.Null ? null : ctx.OneOf(sub, p.Value, [.. QemuDriveInterfaces.Names]); break;
+                case "id":
+                    id = ctx.RequiredString(sub, p.Value);
+                    if (!QemuDriveInterfaces.IsWellFormedId(id))
+                    {
+                        throw ctx.Error(sub, $"is '{id}', which QEMU does not take as an id: use a letter, then letters, digits, '-', '_' or '.'");
+                    }
+
+                    break;
+                case "cache": cache = p.Value.ValueKind == JsonValueKind.Null ? null : ctx.OneOf(sub, p.Value, [.. QemuDriveInterfaces.CacheModes]); break;
+                case "readOnly": readOnly = ctx.Bool(sub, p.Value); break;
+                case "snapshot": snapshot = ctx.Bool(sub, p.Value); break;
+                default: throw ctx.Error(sub, $"is not a drive field; known fields: {string.Join(", ", DriveFields)}");
+            }
+        }
+
+        if ((image is null) == (path is null))
+        {
+            throw ctx.Error(field, "needs exactly one of \"image\" (a manifest image name) or \"path\"");
+        }
+
+        if (image is not null)
+        {
+            if (images is null || !images.TryGetValue(image, out ManifestImage? staged))
+            {
+                string known = images is null || images.Count == 0 ? "none" : string.Join(", ", images.Keys);
+                throw ctx.Error($"{field}.image", $"names image '{image}', which the run manifest does not stage (staged images: {known}); add it as a <QemuImage> item");
+            }
+
+            path = staged.Path;
+            format ??= staged.Format;
+        }
+
+        return new QemuDrive(path!)
+        {
+            Format = format, Interface = iface, Id = id, Cache = cache, ReadOnly = readOnly, Snapshot = snapshot, Image = image,
+        };
+    }
+
+    private static QemuProfileNetwork? ReadNetwork(Context ctx, JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null:
+                return null;
+            case JsonValueKind.String:
+                return ctx.OneOf("network", value, "user", "none") == "user" ? new QemuProfileNetwork() : null;
+            case JsonValueKind.Object:
+                var network = new QemuProfileNetwork();
+                foreach (JsonProperty p in value.EnumerateObject())
+                {
+                    switch (p.Name)
+                    {
+                        // Only user mode: restrict=on is the point of this option, a tap or bridge NIC goes in "args".
+                        case "mode": ctx.OneOf("network.mode", p.Value, "user"); break;
+                        case "model": network = network with { Model = ctx.RequiredString("network.model", p.Value) }; break;
+                        default: throw ctx.Error($"network.{p.Name}", $"is not a network field; known fields: {string.Join(", ", NetworkFields)}");
+                    }
+                }
+
+                return network;
+            default:
+                throw ctx.Error("network", $"must be \"user\", \"none\", null or an object like {{ \"model\": \"virtio-net-pci\" }}; got {Describe(value)}");
+        }
     }
 
     private static QemuProfileConsole? ReadConsole(Context ctx, JsonElement value)

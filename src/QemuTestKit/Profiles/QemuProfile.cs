@@ -3,7 +3,7 @@ namespace QemuTestKit;
 /// <summary>
 /// A named VM definition: what to boot and how to tell that it is ready. Profiles come from the run manifest the
 /// build writes (<c>qemutestkit.manifest.json</c>), from <c>qemu-profiles.json</c> beside the test assembly, or are
-/// built in (<c>none</c> and <c>tiny</c>); <see cref="QemuProfiles"/> loads and resolves them. Immutable: use
+/// built in (<c>none</c> and <c>tiny</c>); <c>QemuProfiles</c> loads and resolves them. Immutable: use
 /// <c>with</c> to derive a variant.
 /// </summary>
 /// <remarks>Relative paths in a profile file are resolved against that file's folder when it is loaded, so every
@@ -54,6 +54,12 @@ public sealed record QemuProfile
 
     /// <summary>Disk images to attach, in order.</summary>
     public IReadOnlyList<QemuDrive> Drives { get; init; } = [];
+
+    /// <summary>A user-mode NIC with <c>restrict=on</c> (netdev id <c>net0</c>); null (the default) for no network at all.</summary>
+    public QemuProfileNetwork? Network { get; init; }
+
+    /// <summary>The display device for screendumps (QEMU itself stays headless); <see cref="QemuDisplay.None"/> by default.</summary>
+    public QemuDisplay Display { get; init; } = QemuDisplay.None;
 
     /// <summary>Extra QEMU arguments, appended as given.</summary>
     public IReadOnlyList<string> Args { get; init; } = [];

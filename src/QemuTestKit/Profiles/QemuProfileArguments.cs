@@ -50,26 +50,73 @@ internal static class QemuProfileArguments
             args.Add("-no-reboot");
         }
 
-        foreach (QemuDrive drive in plan.Drives)
+        AddDrives(args, plan.Drives);
+        if (plan.Network is { } network)
         {
-            args.AddRange(["-drive", DriveOption(drive)]);
+            // restrict=on is not a choice here: the guest reaches nothing outside the VM, the test forwards what it needs.
+            args.AddRange(["-netdev", $"user,id={QemuProfileNetwork.NetdevId},restrict=on"]);
+            args.AddRange(["-device", $"{QemuOptionValue.Escape(network.Model)},netdev={QemuProfileNetwork.NetdevId},id={QemuProfileNetwork.NetdevId}-dev"]);
+        }
+
+        // QemuMachine always adds -display none: the device only gives the guest a framebuffer for screendump.
+        switch (plan.Display)
+        {
+            case QemuDisplay.Vga:
+                args.AddRange(["-device", "VGA,id=video0"]);
+                break;
+            case QemuDisplay.VirtioGpu:
+                args.AddRange(["-device", "virtio-gpu-pci,id=video0"]);
+                break;
         }
 
         args.AddRange(profile.Args);
         return args;
     }
 
-    public static string DriveOption(QemuDrive drive)
+    private static void AddDrives(List<string> args, IReadOnlyList<QemuDrive> drives)
     {
-        var parts = new List<string> { "file=" + QemuOptionValue.Escape(drive.Path) };
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        bool scsiController = false;
+        for (int i = 0; i < drives.Count; i++)
+        {
+            QemuDrive drive = drives[i];
+            string id = drive.Id ?? QemuDriveInterfaces.DefaultId(i);
+            if (!ids.Add(id))
+            {
+                throw new ArgumentException($"Two drives have the id '{id}'; give each drive its own Id.", nameof(drives));
+            }
+
+            if (drive.Interface == QemuDriveInterfaces.Scsi && !scsiController)
+            {
+                args.AddRange(["-device", $"virtio-scsi-pci,id={QemuDriveInterfaces.ScsiControllerId}"]);
+                scsiController = true;
+            }
+
+            args.AddRange(["-drive", DriveOption(drive, id)]);
+            if (QemuDriveInterfaces.DeviceOf(drive.Interface, id) is string device)
+            {
+                args.AddRange(["-device", device]);
+            }
+        }
+    }
+
+    /// <summary>The backend of a drive: <c>if=none</c> always, so its device is ours and its id is the one we chose.</summary>
+    private static string DriveOption(QemuDrive drive, string id)
+    {
+        if (!QemuDriveInterfaces.IsWellFormedId(id))
+        {
+            throw new ArgumentException($"Drive id '{id}' is not a QEMU id: use a letter, then letters, digits, '-', '_' or '.'.", nameof(id));
+        }
+
+        var parts = new List<string> { "if=none", "id=" + id, "file=" + QemuOptionValue.Escape(drive.Path) };
         if (drive.Format is not null)
         {
             parts.Add("format=" + QemuOptionValue.Escape(drive.Format));
         }
 
-        if (drive.Interface is not null)
+        if (drive.Cache is not null)
         {
-            parts.Add("if=" + QemuOptionValue.Escape(drive.Interface));
+            parts.Add("cache=" + QemuOptionValue.Escape(drive.Cache));
         }
 
         if (drive.ReadOnly)

@@ -2,9 +2,6 @@ using System.Text.Json;
 
 namespace QemuTestKit;
 
-/// <summary>An image the build staged next to the test assembly (the manifest's <c>images</c> entry).</summary>
-internal sealed record ManifestImage(string Name, string Path, string? Sha256, string? Format);
-
 /// <summary>
 /// The run manifest (<c>qemutestkit.manifest.json</c>) the MSBuild tasks write into the test project's output folder:
 /// the QEMU binary they found, the images they staged and the profiles the project defines.

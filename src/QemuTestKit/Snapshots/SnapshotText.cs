@@ -53,6 +53,57 @@ public static partial class SnapshotText
     }
 
     /// <summary>
+    /// The command line a profile configures, for a snapshot a user commits: the same on every computer and with warm
+    /// start on or off. It is the plan's binary, machine type and QEMU arguments, one per line, with
+    /// <list type="bullet">
+    /// <item>the binary as <c>{QemuBinary}</c>;</item>
+    /// <item>the folder of the profile's kernel, initrd and drives as <c>{Images}</c> (<c>{Images}/vmlinuz</c>; a second
+    /// folder <c>{Images_2}</c>, and so on), unless <paramref name="placeholders"/> names it;</item>
+    /// <item>the accelerator as <c>{Accel}</c> when the profile says <c>auto</c> (KVM on one host, TCG on another);</item>
+    /// <item>the profile's drives, never the copy-on-write layers warm start puts in their place.</item>
+    /// </list>
+    /// The sockets QEMU's monitor and console use are the kit's, not the profile's, and are left out.
+    /// </summary>
+    /// <param name="plan">The plan, e.g. <c>QemuLaunchPlan.Resolve(vm.Profile)</c>.</param>
+    /// <param name="placeholders">More values to name, as in <see cref="SnapshotValues.Placeholders"/>; they win over <c>{Images}</c>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="plan"/> is null.</exception>
+    public static string CommandLine(QemuLaunchPlan plan, IReadOnlyDictionary<string, string>? placeholders = null)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        QemuProfile profile = plan.Profile;
+        var argv = new List<string> { plan.Binary };
+        if (plan.MachineType is not null)
+        {
+            argv.AddRange(["-machine", plan.MachineType]);
+        }
+
+        argv.AddRange((plan with { Drives = QemuLaunchPlan.WithIds(profile.Drives) }).Arguments);
+        int accel = argv.IndexOf("-accel");
+        if (profile.Accel == QemuAccelerator.Auto && accel >= 0 && accel + 1 < argv.Count)
+        {
+            argv[accel + 1] = "{Accel}";
+        }
+
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        IEnumerable<string> folders = new[] { profile.Kernel, profile.Initrd }.Concat(profile.Drives.Select(d => d.Path))
+            .OfType<string>()
+            .Select(Path.GetDirectoryName)
+            .OfType<string>()
+            .Distinct(StringComparer.Ordinal);
+        foreach (string folder in folders)
+        {
+            names[folder] = names.Count == 0 ? "Images" : "Images_" + (names.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        foreach ((string value, string name) in placeholders ?? new Dictionary<string, string>())
+        {
+            names[value] = name;
+        }
+
+        return CommandLine(argv, new SnapshotValues { QemuBinary = plan.Binary, Placeholders = names });
+    }
+
+    /// <summary>
     /// The console output without terminal control sequences (busybox's cursor queries, colours), with
     /// <c>\n</c> line ends, no trailing spaces, and timestamps, durations, addresses, PIDs and ids scrubbed.
     /// </summary>

@@ -196,8 +196,7 @@ internal sealed class WarmStartLauncher(
             await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
 
             QemuProfileMachine.ConfigureConsole(profile, machine.Console);
-            await machine.Console.SendAsync("\n", cancellationToken).ConfigureAwait(false);
-            await machine.Console.WaitForAsync(machine.Console.Prompt, null, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+            await ProfileBoot.WaitForShellAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             TimeSpan ready = started.Elapsed;
             string how = key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed";
             Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after QEMU started");

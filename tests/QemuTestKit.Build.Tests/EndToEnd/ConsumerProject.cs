@@ -111,9 +111,11 @@ internal sealed class ConsumerProject
 
     private static string GuestDirectory(string repoRoot)
     {
-        string dir = Environment.GetEnvironmentVariable("QTK_GUEST_DIR") is { Length: > 0 } fromEnv ? fromEnv : Path.Combine(repoRoot, "build", "guest", "out");
+        // build/guest/build.sh writes one folder per architecture; this consumer boots the x86_64 guest.
+        string root = Environment.GetEnvironmentVariable("QTK_GUEST_DIR") is { Length: > 0 } fromEnv ? fromEnv : Path.Combine(repoRoot, "build", "guest", "out");
+        string dir = Path.Combine(root, "x86_64");
         return File.Exists(Path.Combine(dir, "guest.json"))
             ? dir
-            : throw new InvalidOperationException($"The tiny test guest is not built in {dir}; run 'bash build/guest/build.sh' from the repository root.");
+            : throw new InvalidOperationException($"The tiny test guest is not built in {dir}; run 'bash build/guest/build.sh x86_64' from the repository root.");
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Tests.Machine;
 
@@ -69,6 +70,49 @@ public sealed class GuestConsoleTests(BootedGuest guest) : IClassFixture<BootedG
         Assert.Equal("151", longLine.Output.Trim());
         Assert.Equal("__QTK_ qtk# $ >", tricky.Output);
         Assert.Equal(0, background.ExitCode);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Background_jobs_never_make_RunAsync_miss_the_end_of_a_command()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Regex defaultPrompt = Console.Prompt;
+
+        // The prompt a profile sets (anchored at the end of the output): the one a job's output after it used to hide.
+        QemuProfileMachine.ConfigureConsole(new QemuProfile("tiny-like") { Prompt = TestPrerequisites.Prompt }, Console);
+        try
+        {
+            for (int i = 0; i < 30; i++)
+            {
+                // Generous bounds: each call returns in milliseconds; the old prompt race waited out the whole timeout.
+                string started = await Console.RunAsync("echo bg-out &", TimeSpan.FromSeconds(30), ct);
+                string next = await Console.RunAsync($"echo it-{i}", TimeSpan.FromSeconds(30), ct);
+
+                // The job's line may land in either frame (it runs concurrently); nothing else may.
+                Assert.All(started.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.Equal("bg-out", line));
+                Assert.Equal($"it-{i}", next.Split('\n').Where(line => line != "bg-out").Single());
+            }
+
+            await Console.ExecAsync("wait", TimeSpan.FromSeconds(30), ct);
+        }
+        finally
+        {
+            Console.Prompt = defaultPrompt;
+            Console.FailurePatterns = [];
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_trailing_comment_or_a_multi_line_command_still_returns()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        ConsoleExecResult commented = await Console.ExecAsync("echo hi # a trailing comment", TimeSpan.FromSeconds(30), ct);
+        string loop = await Console.RunAsync("for w in one two\ndo echo $w\ndone # and a comment", TimeSpan.FromSeconds(30), ct);
+        ConsoleExecResult failed = await Console.ExecAsync("false # the status survives the comment", TimeSpan.FromSeconds(30), ct);
+
+        Assert.Equal(new ConsoleExecResult(0, "hi"), commented);
+        Assert.Equal("one\ntwo", loop);
+        Assert.Equal(1, failed.ExitCode);
     }
 
     [Fact(Timeout = 60_000)]

@@ -47,7 +47,8 @@ public sealed class QemuProfileArgumentsTests
 
         Assert.Equal(
             ["-nodefaults", "-accel", "tcg", "-smp", "2",
-             "-drive", "file=/img/a,,b.qcow2,format=qcow2,if=virtio,readonly=on,snapshot=on", "-device", "virtio-rng-pci"],
+             "-drive", "if=none,id=disk0,file=/img/a,,b.qcow2,format=qcow2,readonly=on,snapshot=on",
+             "-device", "virtio-blk-pci,drive=disk0,id=disk0-dev", "-device", "virtio-rng-pci"],
             args);
     }
 

@@ -82,7 +82,7 @@ public sealed class QemuProfilesTests : IDisposable
     [InlineData("""{ "readyPattern": "(" }""", "readyPattern", "is not a valid regular expression")]
     [InlineData("""{ "failurePatterns": ["ok", 3] }""", "failurePatterns[1]", "must be a string")]
     [InlineData("""{ "drives": [ { "format": "raw" } ] }""", "drives[0]", "needs exactly one of \"image\"")]
-    [InlineData("""{ "drives": [ { "path": "a", "cache": "none" } ] }""", "drives[0].cache", "is not a drive field")]
+    [InlineData("""{ "drives": [ { "path": "a", "bus": "ide.0" } ] }""", "drives[0].bus", "is not a drive field")]
     [InlineData("""{ "bootTimeoutSeconds": -1 }""", "bootTimeoutSeconds", "must be a positive number of seconds")]
     [InlineData("""{ "append": "quiet" }""", "append", "needs \"kernel\"")]
     [InlineData("""{ "console": "ttyS0" }""", "console", "must be an object")]
@@ -194,7 +194,7 @@ public sealed class QemuProfilesTests : IDisposable
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("fileonly").QemuBinary);
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("none").QemuBinary);
         Assert.Null(profiles.Get("arm").QemuBinary);
-        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny"], profiles.Names);
+        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny", "tiny-x86_64", "tiny-aarch64"], profiles.Names);
     }
 
     [Fact]
@@ -223,7 +223,7 @@ public sealed class QemuProfilesTests : IDisposable
 
         QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("tiyn"));
 
-        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny, tiny-x86_64, tiny-aarch64.", ex.Message, StringComparison.Ordinal);
         Assert.Contains("qemutestkit.manifest.json (absent)", ex.Message, StringComparison.Ordinal);
     }
 
@@ -251,14 +251,14 @@ public sealed class QemuProfilesTests : IDisposable
         string deep = Path.Combine(_dir, "tests", "bin", "Debug");
         Directory.CreateDirectory(deep);
 
-        QemuProfileException missing = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, null));
+        QemuProfileException missing = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, "x86_64", null));
         Assert.Contains("run 'bash build/guest/build.sh'", missing.Message, StringComparison.Ordinal);
 
         Directory.CreateDirectory(guest);
         File.WriteAllText(Path.Combine(guest, "guest.json"), "{}");
-        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory(deep, null));
-        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory("/", guest));
-        Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, deep));
+        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory(deep, "x86_64", null));
+        Assert.Equal(guest, BuiltInProfiles.FindGuestDirectory("/", "x86_64", guest));
+        Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, "x86_64", deep));
 
         QemuProfile tiny = BuiltInProfiles.CreateTiny(guest);
         Assert.Equal(Path.Combine(guest, "vmlinuz"), tiny.Kernel);

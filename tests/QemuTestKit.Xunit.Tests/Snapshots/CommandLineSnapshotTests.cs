@@ -14,7 +14,7 @@ public sealed class CommandLineSnapshotTests
     {
         string text = await LaunchAndRenderAsync(ProfileMachine(profile), TestContext.Current.CancellationToken);
 
-        await Snapshot.MatchAsync(text);
+        await Snapshot.MatchAsync(text, TestContext.Current.CancellationToken);
     }
 
     [Theory(Timeout = 120_000)]
@@ -52,7 +52,7 @@ public sealed class CommandLineSnapshotTests
 
         string text = await LaunchAndRenderAsync(machine, TestContext.Current.CancellationToken);
 
-        await Snapshot.MatchAsync(text);
+        await Snapshot.MatchAsync(text, TestContext.Current.CancellationToken);
     }
 
     [Fact(Timeout = 120_000)]
@@ -69,7 +69,7 @@ public sealed class CommandLineSnapshotTests
             Assert.Equal(a, b);
             Assert.DoesNotContain(first.FullName, a, StringComparison.Ordinal);
             Assert.Contains("{SockDir}/{Name}-monitor.sock", a, StringComparison.Ordinal);
-            await Snapshot.MatchAsync(a);
+            await Snapshot.MatchAsync(a, ct);
         }
         finally
         {

@@ -18,7 +18,7 @@ public sealed class RunLogSnapshotTests
         await machine.ShutdownAsync(cancellationToken: ct);
 
         Assert.DoesNotContain(machine.Name, text, StringComparison.Ordinal);
-        await Snapshot.MatchAsync(text);
+        await Snapshot.MatchAsync(text, TestContext.Current.CancellationToken);
     }
 
     [Fact(Timeout = 120_000)]
@@ -33,7 +33,7 @@ public sealed class RunLogSnapshotTests
 
         string text = SnapshotText.QemuLog(error.Output, new SnapshotValues { QemuBinary = QemuBinary });
         Assert.DoesNotContain(image, text, StringComparison.Ordinal);
-        await Snapshot.MatchAsync(text);
+        await Snapshot.MatchAsync(text, TestContext.Current.CancellationToken);
     }
 
     private static string QemuBinary => QemuBinaryLocator.Resolve(new QemuProfile("snapshot"));

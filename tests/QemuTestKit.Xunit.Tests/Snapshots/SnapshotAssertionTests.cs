@@ -268,7 +268,7 @@ public sealed class SnapshotAssertionTests : IDisposable
     [Fact]
     public async Task The_public_async_assertion_matches_its_committed_snapshot()
     {
-        await Snapshot.MatchAsync("through Snapshot.MatchAsync: level:class", name: "named");
+        await Snapshot.MatchAsync("through Snapshot.MatchAsync: level:class", name: "named", cancellationToken: TestContext.Current.CancellationToken);
     }
 
     private string SourceFile => Path.Combine(_folder, "SnapshotAssertionTests.cs");

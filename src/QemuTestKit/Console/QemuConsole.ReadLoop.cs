@@ -1,0 +1,82 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace QemuTestKit;
+
+/// <summary>The read loop: bytes from QEMU to the log file, the bounded window, and the pending waits.</summary>
+public sealed partial class QemuConsole
+{
+    private const int ReadSize = 64 * 1024;
+
+    private async Task ReadLoopAsync()
+    {
+        byte[] bytes = new byte[ReadSize];
+        Decoder decoder = Encoding.UTF8.GetDecoder();
+        string reason = "QEMU closed it";
+        try
+        {
+            while (true)
+            {
+                int n = await _stream.ReadAsync(bytes, _stop.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                WriteLog(bytes.AsSpan(0, n));
+                Receive(decoder, bytes.AsSpan(0, n));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or SocketException)
+        {
+            reason = Volatile.Read(ref _disposed) != 0 ? "disposed" : ex.Message;
+        }
+        finally
+        {
+            MachineLog.ConsoleClosed(_logger, reason);
+            lock (_gate)
+            {
+                _closed = true;
+                _closeReason = reason;
+                FailAllUnlocked(reason);
+            }
+        }
+    }
+
+    private void WriteLog(ReadOnlySpan<byte> data)
+    {
+        if (_log is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _log.Write(data);
+            _log.Flush();
+        }
+        catch (IOException ex)
+        {
+            MachineLog.ConsoleLogFailed(_logger, ex.Message);
+        }
+    }
+
+    /// <summary>Decodes <paramref name="bytes"/> straight into the window and lets the pending waits look at the new text.</summary>
+    private void Receive(Decoder decoder, ReadOnlySpan<byte> bytes)
+    {
+        // A read can decode to more than a small window holds: hand it over in window-sized pieces so every character is
+        // scanned before it can be dropped.
+        while (!bytes.IsEmpty)
+        {
+            lock (_gate)
+            {
+                long previousEnd = _window.End;
+                Span<char> room = _window.Reserve(Math.Min(_window.MaxLength, bytes.Length + 1));
+                decoder.Convert(bytes, room, flush: false, out int bytesUsed, out int charsWritten, out _);
+                _window.Commit(charsWritten);
+                bytes = bytes[bytesUsed..];
+                ScanUnlocked(previousEnd);
+            }
+        }
+    }
+}
