@@ -10,14 +10,16 @@ namespace QemuTestKit.Benchmarks;
 /// QmpClient against a minimal raw-socket QMP client, side by side in one run: launch to QMP ready, sequential
 /// query-status round trips, and stop→STOP event latency. Ours and raw alternate in batches (ABBA order) so that
 /// machine noise hits both equally; each client talks to its own identical QEMU so that neither pays for the
-/// other's events.
+/// other's events. Launches, round trips and events are each measured in 5 runs, one after the other on the same two QEMUs; each
+/// ratio is the median of the 5 per-run ratios, so one noisy stretch of a loaded host does not decide it.
 /// </summary>
 internal sealed class QmpBenchmarkSuite : IBenchmarkSuite
 {
-    private const int Launches = 30;
+    private const int Launches = 20;
     private const int RoundTrips = 2000;
     private const int RoundTripBatch = 20;
-    private const int Events = 200;
+    private const int Events = 1000;
+    private const int Runs = 5;
     private const int EventBatch = 5;
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(3);
 
@@ -29,8 +31,13 @@ internal sealed class QmpBenchmarkSuite : IBenchmarkSuite
         string dir = Directory.CreateTempSubdirectory("qtk-bench-").FullName;
         try
         {
-            (List<double> oursLaunch, List<double> rawLaunch) = await MeasureLaunchesAsync(binary, dir, cancellationToken);
-            Record(report, "launch_ms", oursLaunch, rawLaunch, "launch_median");
+            var launches = new List<(List<double> Ours, List<double> Raw)>(Runs);
+            for (int run = 0; run < Runs; run++)
+            {
+                launches.Add(await MeasureLaunchesAsync(binary, dir, cancellationToken));
+            }
+
+            RecordRuns(report, "launch_ms", launches, "launch_median");
 
             await using var ours = await OursSession.StartAsync(binary, Path.Combine(dir, "ours.sock"), cancellationToken);
             await using var raw = await RawSession.StartAsync(binary, Path.Combine(dir, "raw.sock"), cancellationToken);
@@ -55,14 +62,20 @@ internal sealed class QmpBenchmarkSuite : IBenchmarkSuite
 
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken); // let the last background compiles finish
 
-            (List<double> oursRt, List<double> rawRt) = await AlternateAsync(RoundTrips, RoundTripBatch, ours.QueryStatusAsync, raw.QueryStatusAsync, cancellationToken);
-            Record(report, "roundtrip_us", oursRt, rawRt, "roundtrip_median");
+            var roundTrips = new List<(List<double> Ours, List<double> Raw)>(Runs);
+            var events = new List<(List<double> Ours, List<double> Raw)>(Runs);
+            for (int run = 0; run < Runs; run++)
+            {
+                roundTrips.Add(await AlternateAsync(RoundTrips, RoundTripBatch, ours.QueryStatusAsync, raw.QueryStatusAsync, cancellationToken));
+                events.Add(await AlternateAsync(Events, EventBatch, ours.StopToEventAsync, raw.StopToEventAsync, cancellationToken));
+                Console.Error.WriteLine($"qmp: run {run + 1}/{Runs} done");
+            }
 
-            (List<double> oursEv, List<double> rawEv) = await AlternateAsync(Events, EventBatch, ours.StopToEventAsync, raw.StopToEventAsync, cancellationToken);
-            Record(report, "event_us", oursEv, rawEv, "event_median");
+            RecordRuns(report, "roundtrip_us", roundTrips, "roundtrip_median");
+            RecordRuns(report, "event_us", events, "event_median");
 
             report.Result("qemu", binary);
-            report.Result("method", "medians and p99 of individual samples; ours and raw alternate in ABBA batches; one QEMU per client; times from Stopwatch");
+            report.Result("method", "medians and p99 of individual samples; ours and raw alternate in ABBA batches; one QEMU per client; times from Stopwatch; each ratio: the median over 5 runs of the per-run median ratio");
         }
         finally
         {
@@ -70,17 +83,35 @@ internal sealed class QmpBenchmarkSuite : IBenchmarkSuite
         }
     }
 
-    private static void Record(BenchmarkReport report, string name, List<double> ours, List<double> raw, string ratio)
+    /// <summary>Per-run medians and their ratio, pooled medians and p99, and the median of the per-run ratios as the ratio.</summary>
+    private static void RecordRuns(BenchmarkReport report, string name, List<(List<double> Ours, List<double> Raw)> runs, string ratio)
     {
-        (double oursMedian, double oursP99) = BenchmarkReport.Summarize(ours);
-        (double rawMedian, double rawP99) = BenchmarkReport.Summarize(raw);
+        var perRun = new JsonArray();
+        var ratios = new List<double>(runs.Count);
+        foreach ((List<double> ours, List<double> raw) in runs)
+        {
+            double oursMedian = BenchmarkReport.Summarize(ours).Median;
+            double rawMedian = BenchmarkReport.Summarize(raw).Median;
+            ratios.Add(oursMedian / rawMedian);
+            perRun.Add(new JsonObject
+            {
+                ["qemutestkit_median"] = Math.Round(oursMedian, 2),
+                ["raw_median"] = Math.Round(rawMedian, 2),
+                ["ratio"] = Math.Round(ratios[^1], 4),
+            });
+        }
+
+        (double oursPooled, double oursP99) = BenchmarkReport.Summarize([.. runs.SelectMany(r => r.Ours)]);
+        (double rawPooled, double rawP99) = BenchmarkReport.Summarize([.. runs.SelectMany(r => r.Raw)]);
         report.Result(name, new JsonObject
         {
-            ["samples_each"] = ours.Count,
-            ["qemutestkit"] = new JsonObject { ["median"] = Math.Round(oursMedian, 2), ["p99"] = Math.Round(oursP99, 2) },
-            ["raw"] = new JsonObject { ["median"] = Math.Round(rawMedian, 2), ["p99"] = Math.Round(rawP99, 2) },
+            ["runs"] = runs.Count,
+            ["samples_each_per_run"] = runs[0].Ours.Count,
+            ["per_run"] = perRun,
+            ["qemutestkit"] = new JsonObject { ["median"] = Math.Round(oursPooled, 2), ["p99"] = Math.Round(oursP99, 2) },
+            ["raw"] = new JsonObject { ["median"] = Math.Round(rawPooled, 2), ["p99"] = Math.Round(rawP99, 2) },
         });
-        report.Ratio(ratio, oursMedian / rawMedian);
+        report.Ratio(ratio, BenchmarkReport.Summarize(ratios).Median);
     }
 
     private static async Task<(List<double> Ours, List<double> Raw)> AlternateAsync(

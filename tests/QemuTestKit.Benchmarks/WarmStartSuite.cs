@@ -6,23 +6,24 @@ namespace QemuTestKit.Benchmarks;
 
 /// <summary>
 /// Warm start against a cold boot, in one run: time from QEMU start to a console that answers a command for the
-/// <c>tiny</c> guest (interleaved, 20 each), and a <c>dotnet test</c> of eight <c>[QemuMachine("tiny")]</c> classes
-/// (Assets/WarmSuite) with warm start off and on.
+/// <c>tiny</c> guest (interleaved, 20 each), a <c>dotnet test</c> of eight <c>[QemuMachine("tiny")]</c> classes
+/// (Assets/WarmSuite) with warm start off and on, the stream restore against the mapped one at 256 MB and 1 GB
+/// (<see cref="RestoreReadiness"/>), and the memory of eight restored VMs against eight cold ones
+/// (<see cref="PrivateMemoryComparison"/>).
 /// </summary>
 internal sealed class WarmStartSuite : IBenchmarkSuite
 {
     private const int Rounds = 20;
-    private static readonly TimeSpan s_runTimeout = TimeSpan.FromMinutes(8);
 
     public string Name => "warmstart";
 
     public async Task RunAsync(BenchmarkReport report, CancellationToken cancellationToken)
     {
-        string root = RepositoryRoot();
+        string root = RepositoryFiles.Root();
         string cache = Directory.CreateTempSubdirectory("qtk-bench-warmstart-").FullName;
         try
         {
-            QemuProfile tiny = BuiltInProfiles.CreateTiny(BuiltInProfiles.FindGuestDirectory(root));
+            QemuProfile tiny = RepositoryFiles.Tiny(root);
             var options = new WarmStartOptions { CacheDirectory = cache };
 
             // The state every warm start below restores (not timed).
@@ -48,16 +49,21 @@ internal sealed class WarmStartSuite : IBenchmarkSuite
             report.Result("tiny_warm_ready_median_s", warmMedian);
             report.Result("tiny_warm_ready_p99_s", warmP99);
             report.Result("state_bytes", metadata["stateBytes"]!.GetValue<long>());
+            report.Result("state_ram_bytes_written", metadata["ramBytesWritten"]!.GetValue<long>());
+            report.Result("state_memory", metadata["memory"]!.GetValue<string>());
             report.Result("state_save_s", metadata["saveSeconds"]!.GetValue<double>());
             report.Ratio("warm_over_cold_ready", warmMedian / coldMedian);
 
+            await RestoreReadiness.MeasureAsync(tiny, cache, report, cancellationToken);
+            await PrivateMemoryComparison.MeasureAsync(tiny, cache, report, cancellationToken);
+
             // The suite: the same eight classes, warm start off, then on (the state above exists: same guest, same key).
             string project = Path.Combine(root, "tests", "QemuTestKit.Benchmarks", "Assets", "WarmSuite", "WarmSuite.csproj");
-            (_, int built) = await DotnetAsync(["build", project, "-c", "Release", "--nologo", "--disable-build-servers", "-nodeReuse:false"], cache, null, cancellationToken);
+            (_, int built, _) = await DotnetRun.RunAsync(["build", project, "-c", "Release", "--nologo", "--disable-build-servers", "-nodeReuse:false"], Environment(cache, null), null, cancellationToken);
             Require(built == 0, "building Assets/WarmSuite failed");
             string[] test = ["test", "--project", project, "-c", "Release", "--no-build", "--no-progress", "--no-ansi", "--results-directory", Path.Combine(cache, "results")];
-            (double suiteCold, int coldExit) = await DotnetAsync(test, cache, "0", cancellationToken);
-            (double suiteWarm, int warmExit) = await DotnetAsync(test, cache, "1", cancellationToken);
+            (double suiteCold, int coldExit, _) = await DotnetRun.RunAsync(test, Environment(cache, "0"), null, cancellationToken);
+            (double suiteWarm, int warmExit, _) = await DotnetRun.RunAsync(test, Environment(cache, "1"), null, cancellationToken);
             report.Result("suite_classes", 8);
             report.Result("suite_cold_s", suiteCold);
             report.Result("suite_warm_s", suiteWarm);
@@ -95,66 +101,11 @@ internal sealed class WarmStartSuite : IBenchmarkSuite
     private static Task<WarmStartResult> LaunchAsync(QemuProfile profile, WarmStartOptions options, CancellationToken cancellationToken) =>
         WarmStartCache.LaunchAsync(profile, machineOptions: null, options, cancellationToken);
 
-    /// <summary>Runs dotnet and returns its wall time and exit code (a failure's output goes to standard error).</summary>
-    private static async Task<(double Seconds, int ExitCode)> DotnetAsync(string[] args, string cache, string? warmStart, CancellationToken cancellationToken)
+    private static Dictionary<string, string?> Environment(string cache, string? warmStart) => new(StringComparer.Ordinal)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        [WarmStartCache.DirectoryVariable] = cache,
+        [WarmStartCache.SwitchVariable] = warmStart,
+    };
 
-        start.Environment["QEMUTESTKIT_WARMSTART_DIR"] = cache;
-        if (warmStart is not null)
-        {
-            start.Environment["QEMUTESTKIT_WARMSTART"] = warmStart;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(s_runTimeout);
-        var clock = Stopwatch.StartNew();
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        double seconds = clock.Elapsed.TotalSeconds;
-        string output = await stdout + await stderr;
-        if (process.ExitCode != 0)
-        {
-            Console.Error.WriteLine($"warmstart: dotnet {string.Join(' ', args)} (QEMUTESTKIT_WARMSTART={warmStart}) exited with {process.ExitCode}:\n{output}");
-        }
-
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warmstart: dotnet {args[0]} (QEMUTESTKIT_WARMSTART={warmStart ?? "-"}) took {seconds:0.00} s, exit code {process.ExitCode}"));
-        return (seconds, process.ExitCode);
-    }
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
-        {
-            throw new InvalidOperationException("warmstart benchmark: " + message);
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "QemuTestKit.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("warmstart benchmark: run it from inside the QemuTestKit repository (QemuTestKit.sln not found above " + AppContext.BaseDirectory + ").");
-    }
+    private static void Require(bool condition, string message) => RepositoryFiles.Require(condition, "warmstart", message);
 }

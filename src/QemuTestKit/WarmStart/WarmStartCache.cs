@@ -8,6 +8,9 @@ namespace QemuTestKit;
 /// state migrated to a file in the cache, and continues; later machines start QEMU with the same devices plus
 /// <c>-incoming defer</c>, load the state, continue, and count as ready once the guest's console answers a newline with
 /// its prompt. Each has its own sockets, temp folder and copy-on-write disk layers, so restored machines are independent.
+/// Where QEMU and the profile allow it, the guest's RAM is kept in a file beside the state that each restored machine
+/// maps copy-on-write, so a restore reads only the device state and restored machines share the pages they have not
+/// written; elsewhere the RAM goes through the migration stream (<see cref="WarmStartOptions.MapMemory"/>).
 /// </summary>
 /// <remarks>
 /// States are keyed by a SHA-256 over the QEMU binary and version, the device-shaping arguments and the contents of the

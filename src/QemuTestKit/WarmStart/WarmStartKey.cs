@@ -10,21 +10,31 @@ namespace QemuTestKit;
 /// The identity of a saved state: a SHA-256 over everything that shapes the guest — the QEMU binary (path and
 /// <c>--version</c>), the device-shaping arguments, and the contents of the kernel, initrd and drive images. Per-VM
 /// paths (sockets, temp folders, overlays) are not part of it: they differ between the saving and the restoring VM by
-/// design and change no guest-visible device.
+/// design and change no guest-visible device. How the RAM is kept (<see cref="WarmStartMemory"/>) is part of it: a mapped
+/// state and a streamed one are different files.
 /// </summary>
-internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject Inputs)
+internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject Inputs, WarmStartMemory Memory)
 {
     /// <summary>Bumped when the layout of the state or the save/restore protocol changes, so old states are not used.</summary>
-    public const string FormatVersion = "qemutestkit-warmstart-1";
+    public const string FormatVersion = "qemutestkit-warmstart-2";
 
     private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Modified), string> s_fileHashes = new();
 
-    /// <summary>The key of a plan's saved state: its binary and the device-shaping arguments it decided.</summary>
-    public static async Task<WarmStartKey> ComputeAsync(QemuLaunchPlan plan, CancellationToken cancellationToken)
+    /// <summary>The key of a plan's saved state with the RAM mapped where it can be (the default).</summary>
+    public static Task<WarmStartKey> ComputeAsync(QemuLaunchPlan plan, CancellationToken cancellationToken) =>
+        ComputeAsync(plan, mapMemory: true, cancellationToken);
+
+    /// <summary>
+    /// The key of a plan's saved state: its binary, the device-shaping arguments it decided, and how the RAM is kept,
+    /// decided here once (<see cref="WarmStartMemory.Decide"/>) and carried in <see cref="Memory"/>.
+    /// </summary>
+    public static async Task<WarmStartKey> ComputeAsync(QemuLaunchPlan plan, bool mapMemory, CancellationToken cancellationToken)
     {
         QemuProfile profile = plan.Profile;
         string binary = plan.Binary;
-        string version = await QemuVersionAsync(binary, cancellationToken).ConfigureAwait(false);
+        QemuVersion probed = await QemuVersionAsync(binary, cancellationToken).ConfigureAwait(false);
+        string version = probed.Text;
+        WarmStartMemory memory = WarmStartMemory.Decide(plan, probed.Version, mapMemory);
         var files = new JsonObject();
         if (profile.Kernel is not null)
         {
@@ -56,11 +66,12 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
             ["arguments"] = new JsonArray([.. DeviceArguments(plan).Select(a => (JsonNode?)JsonValue.Create(a))]),
             ["readyPattern"] = profile.ReadyPattern,
             ["prompt"] = profile.Prompt,
+            ["memory"] = memory.KeyText,
             ["files"] = files,
         };
 
         byte[] digest = SHA256.HashData(Encoding.UTF8.GetBytes(inputs.ToJsonString()));
-        return new WarmStartKey(Convert.ToHexStringLower(digest), version, inputs);
+        return new WarmStartKey(Convert.ToHexStringLower(digest), version, inputs, memory);
     }
 
     /// <summary>
@@ -86,12 +97,12 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
         ];
     }
 
-    private static async Task<string> QemuVersionAsync(string binary, CancellationToken cancellationToken)
+    private static async Task<QemuVersion> QemuVersionAsync(string binary, CancellationToken cancellationToken)
     {
         try
         {
             // The shared check: bounded, killed on timeout, remembered per file.
-            return (await QemuVersionProbe.ProbeAsync(binary, cancellationToken: cancellationToken).ConfigureAwait(false)).Text;
+            return await QemuVersionProbe.ProbeAsync(binary, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (HostToolException ex)
         {

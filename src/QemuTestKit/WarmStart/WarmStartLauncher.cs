@@ -9,7 +9,8 @@ namespace QemuTestKit;
 
 /// <summary>
 /// One boot wrapped by warm start: decide cold, save or restore, and carry it out. Every machine comes from the
-/// <see cref="ProfileBoot"/> it wraps; warm start only derives a plan with disk layers and adds <c>-incoming</c>.
+/// <see cref="ProfileBoot"/> it wraps; warm start only derives a plan with disk layers and the RAM file
+/// (<see cref="WarmStartMemory"/>) and adds <c>-incoming</c>.
 /// </summary>
 internal sealed class WarmStartLauncher(
     ProfileBoot boot,
@@ -40,7 +41,7 @@ internal sealed class WarmStartLauncher(
             return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Detail = off };
         }
 
-        WarmStartKey key = await WarmStartKey.ComputeAsync(boot.Plan, cancellationToken).ConfigureAwait(false);
+        WarmStartKey key = await WarmStartKey.ComputeAsync(boot.Plan, options.MapMemory, cancellationToken).ConfigureAwait(false);
         var state = new WarmStartState(options.CacheDirectory ?? WarmStartCache.DefaultDirectory, key.Hash);
         state.CreateCacheDirectory();
 
@@ -107,7 +108,7 @@ internal sealed class WarmStartLauncher(
     private async Task<WarmStartResult> BootAndSaveAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
     {
         // Saved at the prompt, so that a restored guest is at the prompt too and a newline proves it answers.
-        (QemuMachine machine, TimeSpan ready) = await boot.ColdAsync(Layers(Disks.OverImages, null), cancellationToken).ConfigureAwait(false);
+        (QemuMachine machine, TimeSpan ready) = await boot.ColdAsync(Derive(Disks.OverImages, null, key.Memory), cancellationToken).ConfigureAwait(false);
         string? buildDirectory = null;
         try
         {
@@ -119,7 +120,7 @@ internal sealed class WarmStartLauncher(
             {
                 // QEMU's "cat > state" truncates this file and keeps its mode: private from the first byte.
                 WarmStartState.CreatePrivateFile(statePath);
-                await WarmStartMigration.SaveAsync(machine.Qmp, statePath, s_saveTimeout, cancellationToken).ConfigureAwait(false);
+                await WarmStartMigration.SaveAsync(machine.Qmp, statePath, key.Memory.Mapped, s_saveTimeout, cancellationToken).ConfigureAwait(false);
                 for (int i = 0; i < profile.Drives.Count; i++)
                 {
                     if (WarmStartDisks.NeedsLayer(profile.Drives[i]))
@@ -129,11 +130,19 @@ internal sealed class WarmStartLauncher(
                     }
                 }
 
+                // Still paused: the saving VM maps its RAM file shared and writes it again as soon as it continues, so the
+                // state gets a copy taken now, which matches the device state just saved.
+                long ramBytes = key.Memory.Mapped
+                    ? WarmStartSparseCopy.Copy(Path.Combine(machine.TempDir, WarmStartState.RamFile), Path.Combine(buildDirectory, WarmStartState.RamFile))
+                    : 0;
                 long bytes = new FileInfo(statePath).Length;
-                WarmStartState.WriteMetadata(buildDirectory, key, Guid.NewGuid().ToString("N"), bytes, saving.Elapsed);
+                WarmStartState.WriteMetadata(buildDirectory, key, Guid.NewGuid().ToString("N"), bytes, ramBytes, saving.Elapsed);
                 state.Publish(buildDirectory);
                 buildDirectory = null;
-                Step($"saved the state of '{profile.Name}' ({bytes / (1024.0 * 1024.0):0.#} MB) in {Seconds(saving.Elapsed)} to {state.Directory}");
+                string memory = key.Memory.Mapped
+                    ? $"device state {Megabytes(bytes)}, RAM file {Megabytes(ramBytes)} written, mapped by each restore"
+                    : $"{Megabytes(bytes)}, RAM streamed: {key.Memory.StreamReason}";
+                Step($"saved the state of '{profile.Name}' ({memory}) in {Seconds(saving.Elapsed)} to {state.Directory}");
             }
             catch (Exception ex) when (ex is QemuMachineException or QmpCommandException or TimeoutException or IOException or UnauthorizedAccessException)
             {
@@ -147,7 +156,7 @@ internal sealed class WarmStartLauncher(
             }
 
             return warning is null
-                ? new WarmStartResult(machine, WarmStartMode.Saved, ready) { Key = key.Hash, StateDirectory = state.Directory }
+                ? new WarmStartResult(machine, WarmStartMode.Saved, ready) { Key = key.Hash, StateDirectory = state.Directory, MemoryMapped = key.Memory.Mapped }
                 : new WarmStartResult(machine, WarmStartMode.Cold, ready) { Key = key.Hash, Warning = warning };
         }
         catch
@@ -170,21 +179,28 @@ internal sealed class WarmStartLauncher(
     /// </summary>
     private async Task<(WarmStartResult? Result, string? Failure, bool Corrupt)> TryRestoreAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
     {
+        if (key.Memory.Mapped && !File.Exists(state.RamPath))
+        {
+            // Published states are complete (an atomic rename): a mapped state without its RAM was damaged afterwards.
+            return (null, $"the RAM file {state.RamPath} of the mapped state is missing", true);
+        }
+
         var started = Stopwatch.StartNew();
         QemuMachine? machine = null;
         try
         {
-            machine = await boot.CreateAsync(Layers(Disks.OverState, state), cancellationToken).ConfigureAwait(false);
+            machine = await boot.CreateAsync(Derive(Disks.OverState, state, key.Memory), cancellationToken).ConfigureAwait(false);
             machine.AddArgs(WarmStartMigration.IncomingArgs);
             await boot.LaunchAsync(machine, cancellationToken).ConfigureAwait(false);
-            await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+            await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, key.Memory.Mapped, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
 
             QemuProfileMachine.ConfigureConsole(profile, machine.Console);
             await ProfileBoot.WaitForShellAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             TimeSpan ready = started.Elapsed;
-            Step($"restored '{profile.Name}' from {state.Directory}; its console answered {Seconds(ready)} after QEMU started");
-            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory }, null, false);
+            string how = key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed";
+            Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after QEMU started");
+            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory, MemoryMapped = key.Memory.Mapped }, null, false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is QemuMachineException or QmpConnectionException
             or QmpCommandException or QemuConsoleException or TimeoutException or IOException)
@@ -210,39 +226,61 @@ internal sealed class WarmStartLauncher(
     }
 
     /// <summary>
-    /// The layering of a machine's plan: no change for a profile without writable drives; else each writable drive
-    /// becomes a qcow2 layer in the machine's temp folder (which it removes at shutdown) over the image or the saved disk.
+    /// The plan of a saving or restoring machine: the RAM in a file when the state is mapped (the saving VM's own file in
+    /// its temp folder, shared; a restored VM's view of the saved file, private), and each writable drive as a qcow2
+    /// layer in the machine's temp folder (which it removes at shutdown) over the image or the saved disk. Null when
+    /// neither applies: the plan as it is.
     /// </summary>
-    private Func<QemuMachine, CancellationToken, Task<QemuLaunchPlan>>? Layers(Disks disks, WarmStartState? state)
+    private Func<QemuMachine, CancellationToken, Task<QemuLaunchPlan>>? Derive(Disks disks, WarmStartState? state, WarmStartMemory memory)
     {
-        if (disks == Disks.AsProfile || !boot.Plan.Drives.Any(WarmStartDisks.NeedsLayer))
+        bool layered = disks != Disks.AsProfile && boot.Plan.Drives.Any(WarmStartDisks.NeedsLayer);
+        if (!layered && !memory.Mapped)
         {
             return null;
         }
 
         return async (machine, cancellationToken) =>
         {
-            string binary = boot.Plan.Binary;
-            var drives = new List<QemuDrive>(boot.Plan.Drives.Count);
-            for (int i = 0; i < boot.Plan.Drives.Count; i++)
+            QemuLaunchPlan plan = layered ? await LayersAsync(machine, disks, state, cancellationToken).ConfigureAwait(false) : boot.Plan;
+            if (state is not null)
             {
-                QemuDrive drive = boot.Plan.Drives[i];
-                if (!WarmStartDisks.NeedsLayer(drive))
-                {
-                    drives.Add(drive);
-                    continue;
-                }
-
-                string layer = Path.Combine(machine.TempDir, WarmStartState.DiskName(i));
-                (string backing, string format) = disks == Disks.OverState
-                    ? (state!.DiskPath(i), "qcow2")
-                    : (drive.Path, await WarmStartDisks.FormatAsync(binary, drive, cancellationToken).ConfigureAwait(false));
-                await WarmStartDisks.CreateOverlayAsync(binary, backing, format, layer, cancellationToken).ConfigureAwait(false);
-                drives.Add(drive with { Path = layer, Format = "qcow2", Snapshot = false });
+                return memory.Apply(plan, state.RamPath, shared: false);
             }
 
-            return boot.Plan with { Drives = drives };
+            // Created private before QEMU opens it (QEMU would create it 0644): it is the guest's RAM.
+            string ram = Path.Combine(machine.TempDir, WarmStartState.RamFile);
+            if (memory.Mapped)
+            {
+                WarmStartState.CreatePrivateFile(ram);
+            }
+
+            return memory.Apply(plan, ram, shared: true);
         };
+    }
+
+    /// <summary>The plan with each writable drive replaced by a qcow2 layer over the image or the saved disk.</summary>
+    private async Task<QemuLaunchPlan> LayersAsync(QemuMachine machine, Disks disks, WarmStartState? state, CancellationToken cancellationToken)
+    {
+        string binary = boot.Plan.Binary;
+        var drives = new List<QemuDrive>(boot.Plan.Drives.Count);
+        for (int i = 0; i < boot.Plan.Drives.Count; i++)
+        {
+            QemuDrive drive = boot.Plan.Drives[i];
+            if (!WarmStartDisks.NeedsLayer(drive))
+            {
+                drives.Add(drive);
+                continue;
+            }
+
+            string layer = Path.Combine(machine.TempDir, WarmStartState.DiskName(i));
+            (string backing, string format) = disks == Disks.OverState
+                ? (state!.DiskPath(i), "qcow2")
+                : (drive.Path, await WarmStartDisks.FormatAsync(binary, drive, cancellationToken).ConfigureAwait(false));
+            await WarmStartDisks.CreateOverlayAsync(binary, backing, format, layer, cancellationToken).ConfigureAwait(false);
+            drives.Add(drive with { Path = layer, Format = "qcow2", Snapshot = false });
+        }
+
+        return boot.Plan with { Drives = drives };
     }
 
     private async Task DeleteStateAsync(WarmStartState state, string? buildId, CancellationToken cancellationToken)
@@ -273,6 +311,8 @@ internal sealed class WarmStartLauncher(
         WarmStartLog.Warning(_logger, message);
         progress?.Invoke("warm start WARNING: " + message);
     }
+
+    private static string Megabytes(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.#", CultureInfo.InvariantCulture) + " MB";
 
     private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s";
 }

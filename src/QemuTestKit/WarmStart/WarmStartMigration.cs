@@ -6,7 +6,8 @@ namespace QemuTestKit;
 /// <summary>
 /// The QMP side of warm start on QEMU 7.2: save is <c>stop</c> + <c>migrate</c> to <c>exec:cat &gt; file</c>; restore is a
 /// machine started with <c>-incoming defer</c> + <c>migrate-incoming</c> from <c>exec:cat file</c>, then <c>cont</c>.
-/// Completion is taken from the <c>MIGRATION</c> event (capability <c>events</c>), not by polling.
+/// Completion is taken from the <c>MIGRATION</c> event (capability <c>events</c>), not by polling. For a mapped state both
+/// sides also turn on <c>x-ignore-shared</c>: the RAM stays in its file and the stream holds only device state.
 /// </summary>
 internal static class WarmStartMigration
 {
@@ -25,9 +26,9 @@ internal static class WarmStartMigration
     /// <summary>Stops the guest and writes its state to <paramref name="statePath"/>; the guest stays paused (call <see cref="ContinueAsync"/>).</summary>
     /// <exception cref="QemuMachineException">The migration failed (QEMU's reason in the message).</exception>
     /// <exception cref="TimeoutException">The migration did not finish within <paramref name="timeout"/>.</exception>
-    public static async Task SaveAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task SaveAsync(QmpClient qmp, string statePath, bool ignoreShared, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await EnableEventsAsync(qmp, cancellationToken).ConfigureAwait(false);
+        await SetCapabilitiesAsync(qmp, ignoreShared, cancellationToken).ConfigureAwait(false);
         await qmp.ExecuteAsync("stop", cancellationToken: cancellationToken).ConfigureAwait(false);
         await qmp.ExecuteAsync("migrate", new Dictionary<string, object?> { ["uri"] = "exec:cat > " + ShellQuote(statePath) }, cancellationToken).ConfigureAwait(false);
         await WaitFinishedAsync(qmp, "saving the state", timeout, cancellationToken).ConfigureAwait(false);
@@ -37,9 +38,9 @@ internal static class WarmStartMigration
     /// <exception cref="QemuMachineException">The migration failed.</exception>
     /// <exception cref="TimeoutException">The migration did not finish within <paramref name="timeout"/>.</exception>
     /// <exception cref="QmpConnectionException">QEMU exited (it does when an incoming migration fails to load).</exception>
-    public static async Task LoadAsync(QmpClient qmp, string statePath, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task LoadAsync(QmpClient qmp, string statePath, bool ignoreShared, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await EnableEventsAsync(qmp, cancellationToken).ConfigureAwait(false);
+        await SetCapabilitiesAsync(qmp, ignoreShared, cancellationToken).ConfigureAwait(false);
 
         // The path travels in QMP (JSON), not on the command line: the command line stays the same for every restore.
         await qmp.ExecuteAsync("migrate-incoming", new Dictionary<string, object?> { ["uri"] = "exec:cat " + ShellQuote(statePath) }, cancellationToken).ConfigureAwait(false);
@@ -71,11 +72,17 @@ internal static class WarmStartMigration
     /// <summary>Quotes for <c>/bin/sh</c>, which QEMU runs <c>exec:</c> URIs through.</summary>
     public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private static async Task EnableEventsAsync(QmpClient qmp, CancellationToken cancellationToken) =>
-        await qmp.ExecuteAsync(
-            "migrate-set-capabilities",
-            new Dictionary<string, object?> { ["capabilities"] = new[] { new Dictionary<string, object?> { ["capability"] = "events", ["state"] = true } } },
-            cancellationToken).ConfigureAwait(false);
+    /// <summary>Events on; <c>x-ignore-shared</c> as asked (both sides of a mapped state must agree on it).</summary>
+    private static async Task SetCapabilitiesAsync(QmpClient qmp, bool ignoreShared, CancellationToken cancellationToken)
+    {
+        var capabilities = new List<Dictionary<string, object?>> { new() { ["capability"] = "events", ["state"] = true } };
+        if (ignoreShared)
+        {
+            capabilities.Add(new() { ["capability"] = "x-ignore-shared", ["state"] = true });
+        }
+
+        await qmp.ExecuteAsync("migrate-set-capabilities", new Dictionary<string, object?> { ["capabilities"] = capabilities }, cancellationToken).ConfigureAwait(false);
+    }
 
     private static async Task WaitFinishedAsync(QmpClient qmp, string what, TimeSpan timeout, CancellationToken cancellationToken)
     {

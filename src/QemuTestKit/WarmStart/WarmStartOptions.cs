@@ -17,6 +17,13 @@ public sealed record WarmStartOptions
     /// </summary>
     public bool? Enabled { get; init; }
 
+    /// <summary>
+    /// Keeps the guest's RAM in a file that restored machines map copy-on-write (default true), where QEMU (5.0+) and the
+    /// profile allow it: a plain memory size and no memory backend of its own. False streams the whole RAM through the
+    /// migration, as before; the two kinds of state have different keys.
+    /// </summary>
+    public bool MapMemory { get; init; } = true;
+
     /// <summary>How long to wait for another process or class that is building the same state before booting cold; default: twice the profile's boot timeout.</summary>
     public TimeSpan? LockTimeout { get; init; }
 

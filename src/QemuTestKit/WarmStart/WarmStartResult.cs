@@ -12,6 +12,13 @@ public sealed record WarmStartResult(QemuMachine Machine, WarmStartMode Mode, Ti
     /// <summary>The folder holding the saved state used or written (<c>state</c>, <c>metadata.json</c>, disk layers); null when none.</summary>
     public string? StateDirectory { get; init; }
 
+    /// <summary>
+    /// True when the state keeps the guest's RAM in a file that restored machines map copy-on-write (restore time does
+    /// not grow with RAM; restored machines share unchanged pages); false for a cold boot or a state whose RAM is
+    /// streamed (the fallback: see <see cref="WarmStartOptions.MapMemory"/> and the progress line of the save).
+    /// </summary>
+    public bool MemoryMapped { get; init; }
+
     /// <summary>Why warm start was not used: off for the profile (a plain reason), or a restore that failed (a warning).</summary>
     public string? Detail { get; init; }
 

@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 namespace QemuTestKit;
 
 /// <summary>
-/// One saved state in the cache: the folder <c>&lt;cache&gt;/&lt;key&gt;/</c> with the migration stream (<c>state</c>), the
-/// saved disk layers (<c>disk&lt;n&gt;.qcow2</c>, one per writable drive) and <c>metadata.json</c> (key inputs, QEMU
+/// One saved state in the cache: the folder <c>&lt;cache&gt;/&lt;key&gt;/</c> with the migration stream (<c>state</c>), for a
+/// mapped state the guest's RAM (<c>ram</c>, sparse: pages the guest never wrote are holes), the saved disk layers (<c>disk&lt;n&gt;.qcow2</c>, one per writable drive) and <c>metadata.json</c> (key inputs, QEMU
 /// version, creation time). The folder is written under a temporary name and renamed into place, so a folder that
 /// exists is complete.
 /// </summary>
@@ -18,6 +18,8 @@ internal sealed class WarmStartState
 {
     public const string StateFile = "state";
     public const string MetadataFile = "metadata.json";
+    public const string RamFile = "ram";
+
 
     public const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -39,6 +41,8 @@ internal sealed class WarmStartState
     public string StatePath => Path.Combine(Directory, StateFile);
 
     public string LockPath => Directory + ".lock";
+
+    public string RamPath => Path.Combine(Directory, RamFile);
 
     public static string DiskName(int drive) => string.Create(CultureInfo.InvariantCulture, $"disk{drive}.qcow2");
 
@@ -129,7 +133,7 @@ internal sealed class WarmStartState
         }
     }
 
-    public static void WriteMetadata(string buildDirectory, WarmStartKey key, string buildId, long stateBytes, TimeSpan saveTime)
+    public static void WriteMetadata(string buildDirectory, WarmStartKey key, string buildId, long stateBytes, long ramBytes, TimeSpan saveTime)
     {
         var metadata = new JsonObject
         {
@@ -137,7 +141,9 @@ internal sealed class WarmStartState
             ["key"] = key.Hash,
             ["created"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             ["qemuVersion"] = key.QemuVersion,
+            ["memory"] = key.Memory.Mapped ? "mapped" : "stream",
             ["stateBytes"] = stateBytes,
+            ["ramBytesWritten"] = ramBytes,
             ["saveSeconds"] = Math.Round(saveTime.TotalSeconds, 3),
             ["inputs"] = key.Inputs.DeepClone(),
         };

@@ -33,7 +33,12 @@ public sealed class WarmStartTests : IDisposable
         JsonNode metadata = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(a.StateDirectory, "metadata.json"), ct))!;
         Assert.Equal(a.Key, metadata["key"]!.GetValue<string>());
         Assert.StartsWith("QEMU emulator version", metadata["qemuVersion"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.True(metadata["stateBytes"]!.GetValue<long>() > 1_000_000);
+        // The guest's RAM is saved (in the mapped RAM file: the stream holds only device state).
+        Assert.True(a.MemoryMapped);
+        Assert.Equal("mapped", metadata["memory"]!.GetValue<string>());
+        Assert.True(metadata["ramBytesWritten"]!.GetValue<long>() > 1_000_000);
+        Assert.True(metadata["stateBytes"]!.GetValue<long>() < metadata["ramBytesWritten"]!.GetValue<long>());
+        Assert.Equal(256L << 20, new FileInfo(Path.Combine(a.StateDirectory, "ram")).Length);
         Assert.Contains(_progress, line => line.StartsWith("warm start: saved the state", StringComparison.Ordinal));
 
         // The saving VM ran on after the save, at its prompt.
@@ -263,13 +268,21 @@ public sealed class WarmStartTests : IDisposable
     private static async Task<string?> StatusAsync(QemuMachine machine, CancellationToken ct) =>
         (await machine.Qmp.ExecuteAsync("query-status", cancellationToken: ct)).GetProperty("status").GetString();
 
-    /// <summary>The folder of Tiny's saved state in this test's cache, with metadata of the given build id and no state file yet.</summary>
+    /// <summary>
+    /// The folder of Tiny's (mapped) saved state in this test's cache, with metadata of the given build id, a RAM file
+    /// of zeros, and no state file yet.
+    /// </summary>
     private async Task<string> PlantStateAsync(string buildId, CancellationToken ct)
     {
         string key = (await WarmStartKey.ComputeAsync(WarmStartKeyTests.Plan(Tiny), ct)).Hash;
         string stateDirectory = Path.Combine(_cache.Path, key);
         Directory.CreateDirectory(stateDirectory);
         await File.WriteAllTextAsync(Path.Combine(stateDirectory, "metadata.json"), $"{{\"buildId\": \"{buildId}\"}}", ct);
+        using (FileStream ram = File.Create(Path.Combine(stateDirectory, "ram")))
+        {
+            ram.SetLength(256L << 20);
+        }
+
         return stateDirectory;
     }
 
