@@ -1,7 +1,7 @@
 namespace QemuTestKit;
 
 /// <summary>
-/// The text form of the profile enums (<see cref="QemuRunner"/>, <see cref="QemuAccelerator"/>): the lower-case member
+/// The text form of the profile enums (<see cref="QemuRunner"/>, <see cref="QemuAccelerator"/>, <see cref="QemuFirmware"/>): the lower-case member
 /// name, as profile files, <c>QEMUTESTKIT_ACCEL</c> and QEMU's <c>-accel</c> spell them. The one parser of that text.
 /// </summary>
 internal static class ProfileEnum
