@@ -49,6 +49,8 @@ for pair in "${wanted[@]}"; do
     *) command -v "$proof" >/dev/null 2>&1 || missing+=("${pair#*:}") ;;
   esac
 done
+# qemu-guest-agent: the guest agent client's tests run Debian's qemu-ga on the host (in /usr/sbin, often off PATH).
+dpkg-query -W -f='${Status}' qemu-guest-agent 2>/dev/null | grep -q "install ok installed" || missing+=(qemu-guest-agent)
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "install-prerequisites: the .NET SDK (10.0) is not on PATH; install it first: https://learn.microsoft.com/dotnet/core/install/linux" >&2

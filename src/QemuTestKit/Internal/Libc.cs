@@ -5,7 +5,8 @@ namespace QemuTestKit;
 /// <summary>
 /// The few libc calls .NET does not expose: posix_spawn (so QEMU's output goes straight into its log file and
 /// descriptors given to <see cref="QemuMachine.AddFd"/> are inherited), waitid/waitpid (so a signal is told apart
-/// from an exit status, which <see cref="System.Diagnostics.Process"/> folds into 128+n), and mkdtemp.
+/// from an exit status, which <see cref="System.Diagnostics.Process"/> folds into 128+n), mkdtemp, and pipe2/close for
+/// the orphan watchdog's pipe.
 /// Linux x86-64/arm64 glibc layouts.
 /// </summary>
 internal static unsafe partial class Libc
@@ -34,6 +35,7 @@ internal static unsafe partial class Libc
     public const int F_GETFD = 1;
     public const int F_SETFD = 2;
     public const int FD_CLOEXEC = 1;
+    public const int O_CLOEXEC = 0x80000;
 
     /// <summary>Generous upper bounds for opaque glibc structures (posix_spawnattr_t is 336 bytes, file actions 80, sigset_t 128, siginfo_t 128).</summary>
     public const int OpaqueSize = 1024;
@@ -94,4 +96,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial byte* mkdtemp(byte* template);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
 }

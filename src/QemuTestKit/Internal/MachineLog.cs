@@ -37,4 +37,13 @@ internal static partial class MachineLog
 
     [LoggerMessage(11, LogLevel.Debug, "console: read loop ended: {Message}")]
     public static partial void ConsoleClosed(ILogger logger, string message);
+
+    [LoggerMessage(12, LogLevel.Warning, "The orphan watchdog for QEMU pid {Pid} could not start (/bin/sh missing?): children of a forking wrapper will outlive this process if it dies")]
+    public static partial void NoGroupGuard(ILogger logger, int pid);
+
+    [LoggerMessage(13, LogLevel.Warning, "{Name}: {Message}")]
+    public static partial void AbnormalShutdown(ILogger logger, Exception exception, string name, string message);
+
+    [LoggerMessage(14, LogLevel.Debug, "Removed '{Path}', left by process {Pid}, which is gone")]
+    public static partial void SweptDirectory(ILogger logger, string path, int pid);
 }

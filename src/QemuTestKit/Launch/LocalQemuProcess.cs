@@ -3,19 +3,25 @@ using System.Runtime.InteropServices;
 
 namespace QemuTestKit;
 
+/// <summary>The orphan watchdog of one QEMU: its process id and the write end of the pipe it waits on.</summary>
+internal readonly record struct OrphanWatchdog(int Pid, int WriteFd);
+
 /// <summary>
-/// A child process started with posix_spawn. A dedicated thread blocks in waitid until the child exits; it peeks
-/// with WNOWAIT first and reaps under the lock, so <see cref="KillAsync"/> can never signal a recycled PID.
+/// A child process started with posix_spawn, leader of its own process group. A dedicated thread blocks in waitid until
+/// the child exits; it peeks with WNOWAIT first and reaps under the lock, so <see cref="KillAsync"/> can never signal a
+/// recycled PID or group. Kill and exit both end the whole group: a forking wrapper's QEMU and the watchdog go with it.
 /// </summary>
 internal sealed class LocalQemuProcess : IQemuProcess
 {
     private readonly object _gate = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly OrphanWatchdog? _watchdog;
     private bool _reaped;
 
-    public LocalQemuProcess(int pid)
+    public LocalQemuProcess(int pid, OrphanWatchdog? watchdog = null)
     {
         Pid = pid;
+        _watchdog = watchdog;
         var waiter = new Thread(WaitForChild) { IsBackground = true, Name = $"qemu-wait-{pid}" };
         waiter.Start();
     }
@@ -32,17 +38,16 @@ internal sealed class LocalQemuProcess : IQemuProcess
 
     public Task KillAsync(CancellationToken cancellationToken = default)
     {
-        SendSignal(Libc.SIGKILL);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Sends <paramref name="signal"/> unless the child has been reaped; returns whether it was sent.</summary>
-    public bool SendSignal(int signal)
-    {
         lock (_gate)
         {
-            return !_reaped && Libc.kill(Pid!.Value, signal) == 0;
+            // The group id is the child's pid, reserved until the child is reaped, so this cannot reach a stranger.
+            if (!_reaped)
+            {
+                _ = Libc.kill(-Pid!.Value, Libc.SIGKILL);
+            }
         }
+
+        return Task.CompletedTask;
     }
 
     public DnsEndPoint ResolveTcpEndpoint(int port) => new("127.0.0.1", port);
@@ -53,18 +58,28 @@ internal sealed class LocalQemuProcess : IQemuProcess
     {
         int pid = Pid!.Value;
         byte* info = stackalloc byte[Libc.OpaqueSize];
+        bool zombie = true;
         while (Libc.waitid(Libc.P_PID, pid, info, Libc.WEXITED | Libc.WNOWAIT) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             if (errno != Libc.EINTR)
             {
                 // ECHILD: someone else reaped it (a SIGCHLD handler set to reap all); the status is lost.
+                zombie = false;
                 break;
             }
         }
 
         lock (_gate)
         {
+            // What the child leaves in its group (a wrapper's QEMU, the watchdog) ends with it; the zombie leader still
+            // holds the group id, so the group cannot be a recycled one. (Reaped by someone else, it holds nothing: the
+            // watchdog then ends the group when its pipe closes below.)
+            if (zombie)
+            {
+                _ = Libc.kill(-pid, Libc.SIGKILL);
+            }
+
             int status;
             int result;
             do
@@ -89,6 +104,22 @@ internal sealed class LocalQemuProcess : IQemuProcess
             _reaped = true;
         }
 
+        ReapWatchdog();
         _exited.TrySetResult();
+    }
+
+    private unsafe void ReapWatchdog()
+    {
+        if (_watchdog is not { } watchdog)
+        {
+            return;
+        }
+
+        // Killed with the group above (or, if it escaped that, ended by the end-of-file of its pipe): reap it.
+        _ = Libc.close(watchdog.WriteFd);
+        int status;
+        while (Libc.waitpid(watchdog.Pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR)
+        {
+        }
     }
 }

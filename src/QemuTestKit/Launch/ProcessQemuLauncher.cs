@@ -8,15 +8,26 @@ namespace QemuTestKit;
 /// <summary>
 /// Runs QEMU as a child process of this one (the default <see cref="IQemuLauncher"/>). Standard output and error go
 /// straight into the log file, standard input is <c>/dev/null</c>, descriptors passed with <see cref="QemuMachine.AddFd"/>
-/// are inherited, and QEMU runs in its own process group so a Ctrl-C at the terminal reaches the test host, not QEMU.
+/// are inherited, and QEMU (or its wrapper) runs in a new process group of its own, so a Ctrl-C at the terminal reaches
+/// the test host, not QEMU, and a kill reaches every process of the group: a wrapper that forks QEMU as a child (as gdb
+/// does) is killed together with that QEMU.
 /// </summary>
 /// <remarks>
-/// Orphans: when <c>setpriv</c> (util-linux) is on PATH, QEMU is started as <c>setpriv --pdeathsig KILL -- …</c> from one
-/// long-lived thread, so the kernel kills QEMU when this process dies, even by SIGKILL. Without <c>setpriv</c> a warning
-/// is logged and no guard is installed.
+/// Orphans, two guards: when <c>setpriv</c> (util-linux) is on PATH, the started process runs as
+/// <c>setpriv --pdeathsig KILL -- …</c> from one long-lived thread, so the kernel kills it when this process dies, even by
+/// SIGKILL. That signal reaches only the process itself, not the children of a forking wrapper, so a watchdog
+/// (<c>/bin/sh</c>) joins the new process group and waits on a pipe only this process holds open: when this process dies,
+/// however it dies, the pipe ends and the watchdog kills the whole group, itself included. A warning is logged when
+/// neither guard can be installed.
 /// </remarks>
 public sealed class ProcessQemuLauncher : IQemuLauncher
 {
+    private const string WatchdogShell = "/bin/sh";
+
+    // Reads its standard input (the pipe) until end-of-file, which only comes when this process closed its end or
+    // died; then kills its own process group (kill 0), which is QEMU's.
+    private const string WatchdogScript = "read _; kill -9 0";
+
     private readonly ILogger _logger;
 
     /// <summary>Creates a launcher; <paramref name="logger"/> receives the start-up details.</summary>
@@ -25,8 +36,8 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
     /// <summary>The shared instance with no logger.</summary>
     public static ProcessQemuLauncher Default { get; } = new();
 
-    /// <summary>Whether QEMU is killed when this process dies (false when <c>setpriv</c> is missing).</summary>
-    public static bool HasOrphanGuard => OrphanGuard.IsAvailable;
+    /// <summary>Whether QEMU is killed when this process dies (false when neither <c>setpriv</c> nor <c>/bin/sh</c> is there).</summary>
+    public static bool HasOrphanGuard => OrphanGuard.IsAvailable || HostToolSearch.IsExecutable(WatchdogShell);
 
     /// <inheritdoc />
     public bool QemuCanConnectToHost => true;
@@ -55,12 +66,60 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
         argv.AddRange(commandLine.Skip(1));
         string[] environment = BuildEnvironment(spec.Environment);
 
-        int pid = await SpawnThread.RunAsync(() => Spawn(argv, environment, spec.LogPath)).ConfigureAwait(false);
+        (int pid, OrphanWatchdog? watchdog) = await SpawnThread.RunAsync(() =>
+        {
+            int pid = Spawn(argv, environment, stdinFd: -1, spec.LogPath, processGroup: 0);
+
+            // Started before the waiter thread exists, so QEMU cannot have been reaped yet: its group still exists to join.
+            return (pid, StartWatchdog(pid));
+        }).ConfigureAwait(false);
         MachineLog.Started(_logger, pid);
-        return new LocalQemuProcess(pid);
+        if (watchdog is null)
+        {
+            MachineLog.NoGroupGuard(_logger, pid);
+        }
+
+        return new LocalQemuProcess(pid, watchdog);
     }
 
-    private static unsafe int Spawn(List<string> argv, string[] environment, string logPath)
+    /// <summary>Starts the watchdog in process group <paramref name="processGroup"/>; <see langword="null"/> when it cannot start.</summary>
+    private static unsafe OrphanWatchdog? StartWatchdog(int processGroup)
+    {
+        if (!HostToolSearch.IsExecutable(WatchdogShell))
+        {
+            return null;
+        }
+
+        int* fds = stackalloc int[2];
+        if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            // The read end becomes the watchdog's standard input; the write end stays close-on-exec here, so no other
+            // child (QEMU included) holds it open after this process dies.
+            int pid = Spawn([WatchdogShell, "-c", WatchdogScript], [], stdinFd: fds[0], "/dev/null", processGroup);
+            return new OrphanWatchdog(pid, fds[1]);
+        }
+        catch (Exception ex) when (ex is QemuLaunchException or InvalidOperationException)
+        {
+            _ = Libc.close(fds[1]);
+            return null;
+        }
+        finally
+        {
+            _ = Libc.close(fds[0]);
+        }
+    }
+
+    /// <summary>
+    /// posix_spawn of <paramref name="argv"/>: standard input from <paramref name="stdinFd"/> (or <c>/dev/null</c> when
+    /// negative), standard output and error into <paramref name="outputPath"/>, default signal handling, in process group
+    /// <paramref name="processGroup"/> (0: a new group led by the child).
+    /// </summary>
+    private static unsafe int Spawn(List<string> argv, string[] environment, int stdinFd, string outputPath, int processGroup)
     {
         var strings = new List<nint>();
         byte* actions = (byte*)NativeMemory.AllocZeroed(Libc.OpaqueSize);
@@ -85,8 +144,12 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
             Check(Libc.posix_spawnattr_init(attr), "posix_spawnattr_init");
             try
             {
-                Check(Libc.posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null", strings), Libc.O_RDONLY, 0), "addopen stdin");
-                Check(Libc.posix_spawn_file_actions_addopen(actions, 1, Utf8(logPath, strings), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC, 0x1a4 /* 0644 */), "addopen log");
+                Check(
+                    stdinFd >= 0
+                        ? Libc.posix_spawn_file_actions_adddup2(actions, stdinFd, 0)
+                        : Libc.posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null", strings), Libc.O_RDONLY, 0),
+                    "stdin");
+                Check(Libc.posix_spawn_file_actions_addopen(actions, 1, Utf8(outputPath, strings), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC, 0x1a4 /* 0644 */), "addopen log");
                 Check(Libc.posix_spawn_file_actions_adddup2(actions, 1, 2), "adddup2 stderr");
 
                 // The runtime ignores SIGPIPE and blocks signals on its threads; QEMU must start with the defaults.
@@ -96,14 +159,14 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
                 _ = Libc.sigdelset(sigdefault, Libc.SIGSTOP);
                 Check(Libc.posix_spawnattr_setsigmask(attr, sigmask), "setsigmask");
                 Check(Libc.posix_spawnattr_setsigdefault(attr, sigdefault), "setsigdefault");
-                Check(Libc.posix_spawnattr_setpgroup(attr, 0), "setpgroup");
+                Check(Libc.posix_spawnattr_setpgroup(attr, processGroup), "setpgroup");
                 Check(Libc.posix_spawnattr_setflags(attr, Libc.POSIX_SPAWN_SETSIGMASK | Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETPGROUP), "setflags");
 
                 int error = Libc.posix_spawn(out int pid, argvp[0], actions, attr, argvp, envp);
                 if (error != 0)
                 {
                     throw new QemuLaunchException(
-                        $"Cannot start QEMU: posix_spawn failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error}); log file '{logPath}'.",
+                        $"Cannot start '{argv[0]}': posix_spawn failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error}); output file '{outputPath}'.",
                         exitCode: null, argv, output: "");
                 }
 

@@ -1,8 +1,10 @@
 namespace QemuTestKit;
 
 /// <summary>
-/// A graceful shutdown was requested but not performed (the seed's <c>AbnormalShutdown</c>): QMP <c>quit</c> failed or
-/// QEMU did not exit in time, so it was killed. <see cref="Exception.InnerException"/> holds the cause.
+/// A graceful shutdown was requested but not performed (QEMU's Python QEMUMachine's <c>AbnormalShutdown</c>): QMP
+/// <c>quit</c> failed, QEMU did not exit in time, or QEMU was stopped (state T) and could do neither, so it was killed.
+/// <see cref="Exception.InnerException"/> holds the cause. <see cref="QemuMachine.ShutdownAsync"/> throws it;
+/// <see cref="QemuMachine.DisposeAsync"/> logs it and keeps it in <see cref="QemuMachine.AbnormalShutdown"/>.
 /// </summary>
 public sealed class AbnormalShutdownException : QemuMachineException
 {

@@ -35,7 +35,7 @@ public sealed class QemuLaunchException : QemuMachineException
         Output = output ?? "";
     }
 
-    /// <summary>QEMU's exit status; negative when a signal ended it (the seed's convention); <see langword="null"/> if it did not exit.</summary>
+    /// <summary>QEMU's exit status; negative when a signal ended it (the convention of QEMU's Python QEMUMachine); <see langword="null"/> if it did not exit.</summary>
     public int? ExitCode { get; }
 
     /// <summary>The full command line (wrapper, binary, arguments).</summary>

@@ -6,7 +6,7 @@ using QemuTestKit.Qmp;
 
 namespace QemuTestKit;
 
-// QMP on the machine: the seed's qmp/command/get_qmp_event(s)/event_wait/events_wait/send_fd_scm.
+// QMP on the machine: QEMU's Python QEMUMachine's qmp/command/get_qmp_event(s)/event_wait/events_wait/send_fd_scm.
 public sealed partial class QemuMachine
 {
     private static readonly TimeSpan DefaultEventTimeout = TimeSpan.FromSeconds(60);
@@ -16,7 +16,7 @@ public sealed partial class QemuMachine
     public QmpClient Qmp => _qmp ?? throw new QemuMachineException($"Attempt to access QMP with no connection (VM {Name} {(_launched ? "has QMP disabled" : "is not launched")}).");
 
     /// <summary>
-    /// Runs a QMP command and returns the whole response, <c>{"return": …}</c> or <c>{"error": …}</c> (the seed's <c>qmp</c>).
+    /// Runs a QMP command and returns the whole response, <c>{"return": …}</c> or <c>{"error": …}</c> (QEMUMachine's <c>qmp</c>).
     /// Top-level keys of dictionary or anonymous-object <paramref name="args"/> have <c>_</c> turned into <c>-</c> unless
     /// <paramref name="convertKeys"/> is false; JSON arguments are sent verbatim.
     /// </summary>
@@ -34,7 +34,7 @@ public sealed partial class QemuMachine
         return response;
     }
 
-    /// <summary>Runs a QMP command and returns its <c>"return"</c> value (the seed's <c>command</c>); keys converted as in <see cref="QmpAsync"/>.</summary>
+    /// <summary>Runs a QMP command and returns its <c>"return"</c> value (QEMUMachine's <c>command</c>); keys converted as in <see cref="QmpAsync"/>.</summary>
     /// <exception cref="QemuMachineException">No QMP connection.</exception>
     /// <exception cref="QmpCommandException">QEMU answered with an error.</exception>
     /// <exception cref="QmpConnectionException">The connection ended before the reply.</exception>
@@ -50,20 +50,20 @@ public sealed partial class QemuMachine
         return result;
     }
 
-    /// <summary>Removes and returns the oldest queued event, or <see langword="null"/> (the seed's <c>get_qmp_event()</c>).</summary>
+    /// <summary>Removes and returns the oldest queued event, or <see langword="null"/> (QEMUMachine's <c>get_qmp_event()</c>).</summary>
     /// <exception cref="QemuMachineException">No QMP connection.</exception>
     public QmpEvent? GetQmpEvent() => Qmp.TryDequeueEvent(out QmpEvent? ev) ? ev : null;
 
-    /// <summary>Removes and returns the oldest queued event, waiting for one (the seed's <c>get_qmp_event(wait=True)</c>).</summary>
+    /// <summary>Removes and returns the oldest queued event, waiting for one (QEMUMachine's <c>get_qmp_event(wait=True)</c>).</summary>
     /// <exception cref="TimeoutException">No event within <paramref name="timeout"/> (null: wait until cancelled).</exception>
     public Task<QmpEvent> GetQmpEventAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         Qmp.DequeueEventAsync(timeout, cancellationToken);
 
-    /// <summary>Removes and returns every queued event, oldest first (the seed's <c>get_qmp_events()</c>).</summary>
+    /// <summary>Removes and returns every queued event, oldest first (QEMUMachine's <c>get_qmp_events()</c>).</summary>
     /// <exception cref="QemuMachineException">No QMP connection.</exception>
     public IReadOnlyList<QmpEvent> GetQmpEvents() => Qmp.DequeueAllEvents();
 
-    /// <summary>Waits for at least one event, then returns all queued ones (the seed's <c>get_qmp_events(wait=True)</c>).</summary>
+    /// <summary>Waits for at least one event, then returns all queued ones (QEMUMachine's <c>get_qmp_events(wait=True)</c>).</summary>
     /// <exception cref="TimeoutException">No event within <paramref name="timeout"/>.</exception>
     public async Task<IReadOnlyList<QmpEvent>> GetQmpEventsAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -71,12 +71,12 @@ public sealed partial class QemuMachine
         return [first, .. Qmp.DequeueAllEvents()];
     }
 
-    /// <summary>Whether <paramref name="ev"/> contains <paramref name="match"/> as a recursive sub-dictionary (the seed's <c>event_match</c>).</summary>
+    /// <summary>Whether <paramref name="ev"/> contains <paramref name="match"/> as a recursive sub-dictionary (QEMUMachine's <c>event_match</c>).</summary>
     public static bool EventMatch(JsonElement ev, JsonElement? match) => QmpEventMatcher.Matches(ev, match);
 
     /// <summary>
     /// Waits for the event <paramref name="name"/> matching <paramref name="match"/> (against the whole event message, e.g.
-    /// <c>new { data = new { reason = "guest-shutdown" } }</c>), searching queued events first (the seed's <c>event_wait</c>).
+    /// <c>new { data = new { reason = "guest-shutdown" } }</c>), searching queued events first (QEMUMachine's <c>event_wait</c>).
     /// With a zero <paramref name="timeout"/> only queued events are searched and <see langword="null"/> means none matched.
     /// </summary>
     /// <exception cref="TimeoutException">No matching event within <paramref name="timeout"/> (default 60 s).</exception>
@@ -84,7 +84,7 @@ public sealed partial class QemuMachine
     public Task<QmpEvent?> EventWaitAsync(string name, object? match = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         EventsWaitAsync([(name, match)], timeout, cancellationToken);
 
-    /// <summary>Waits for the first event matching any of <paramref name="events"/>, queued events first (the seed's <c>events_wait</c>); see <see cref="EventWaitAsync"/>.</summary>
+    /// <summary>Waits for the first event matching any of <paramref name="events"/>, queued events first (QEMUMachine's <c>events_wait</c>); see <see cref="EventWaitAsync"/>.</summary>
     /// <exception cref="TimeoutException">No matching event within <paramref name="timeout"/> (default 60 s).</exception>
     /// <exception cref="QmpConnectionException">The connection ended first.</exception>
     public async Task<QmpEvent?> EventsWaitAsync(IEnumerable<(string Name, object? Match)> events, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -100,7 +100,7 @@ public sealed partial class QemuMachine
         }
     }
 
-    /// <summary>Passes <paramref name="handle"/> to QEMU over SCM_RIGHTS (the seed's <c>send_fd_scm(fd=…)</c>); follow with <c>getfd</c> or <c>add-fd</c>.</summary>
+    /// <summary>Passes <paramref name="handle"/> to QEMU over SCM_RIGHTS (QEMUMachine's <c>send_fd_scm(fd=…)</c>); follow with <c>getfd</c> or <c>add-fd</c>.</summary>
     /// <exception cref="QemuMachineException">No QMP connection.</exception>
     /// <exception cref="NotSupportedException">QMP is not on a unix socket.</exception>
     public Task SendFdScmAsync(SafeHandle handle, CancellationToken cancellationToken = default) => Qmp.SendFileDescriptorAsync(handle, cancellationToken);
@@ -113,7 +113,7 @@ public sealed partial class QemuMachine
         await Qmp.SendFileDescriptorAsync(handle, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Opens <paramref name="filePath"/> read-only and passes the new descriptor over SCM_RIGHTS (the seed's <c>send_fd_scm(file_path=…)</c>).</summary>
+    /// <summary>Opens <paramref name="filePath"/> read-only and passes the new descriptor over SCM_RIGHTS (QEMUMachine's <c>send_fd_scm(file_path=…)</c>).</summary>
     /// <exception cref="QemuMachineException">No QMP connection.</exception>
     public async Task SendFdScmAsync(string filePath, CancellationToken cancellationToken = default)
     {

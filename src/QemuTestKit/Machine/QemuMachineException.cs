@@ -1,6 +1,6 @@
 namespace QemuTestKit;
 
-/// <summary>An error in <see cref="QemuMachine"/> (the seed's <c>QEMUMachineError</c>): misuse, or a QEMU that misbehaved.</summary>
+/// <summary>An error in <see cref="QemuMachine"/> (QEMUMachine's <c>QEMUMachineError</c>): misuse, or a QEMU that misbehaved.</summary>
 public class QemuMachineException : Exception
 {
     /// <summary>Creates the exception with a generic message.</summary>

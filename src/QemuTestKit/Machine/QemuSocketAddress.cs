@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace QemuTestKit;
 
-/// <summary>A QMP monitor address (the seed's <c>monitor_address</c>): a unix socket path, or a TCP host and port.</summary>
+/// <summary>A QMP monitor address (QEMUMachine's <c>monitor_address</c>): a unix socket path, or a TCP host and port.</summary>
 public sealed record QemuSocketAddress
 {
     private QemuSocketAddress(string? path, string? host, int port)

@@ -214,7 +214,7 @@ public sealed partial class QmpClient
 
             if (ex is TimeoutException)
             {
-                throw new TimeoutException($"QMP {_name}: no {what} event within {timeout}. {TailText()}", ex);
+                throw new TimeoutException($"QMP {_name}: no {what} event within {timeout}. {StallText()}", ex);
             }
 
             throw;

@@ -15,8 +15,9 @@ namespace QemuTestKit.Qmp;
 
 /// <summary>
 /// An asynchronous QMP (QEMU Machine Protocol) client: the C# counterpart of QEMU's Python <c>qemu.qmp</c>.
-/// Many commands may be in flight at once (replies are matched by id); events are queued in arrival order and can
-/// be waited for, dequeued or listened to.
+/// Many commands may be in flight at once: QEMU answers in-band commands strictly in order, so replies are matched by
+/// order (by id only for out-of-band commands, or when <see cref="QmpClientOptions.SendCommandIds"/> asks for ids);
+/// events are queued in arrival order and can be waited for, dequeued or listened to.
 /// </summary>
 /// <remarks>
 /// <para>Errors: an error reply throws <see cref="QmpCommandException"/>; a dropped connection, invalid JSON or a
@@ -168,7 +169,7 @@ public sealed partial class QmpClient : IAsyncDisposable
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException($"QMP {_name}: no greeting within {timeout}. {TailText()}", ex);
+            throw new TimeoutException($"QMP {_name}: no greeting within {timeout}. {StallText()}", ex);
         }
 
         bool oob = _options.EnableOob && greeting.Capabilities.Contains("oob", StringComparer.Ordinal);
@@ -260,6 +261,9 @@ public sealed partial class QmpClient : IAsyncDisposable
     /// <summary>The last messages of the transcript, for exception messages.</summary>
     internal string TailText() => "Last QMP messages:\n" + Transcript.Tail(TailMessages);
 
+    /// <summary>The owner's diagnosis (<see cref="QmpClientOptions.StallDiagnosis"/>, e.g. QEMU's process state) and the transcript tail, for timeouts only.</summary>
+    internal string StallText() => _options.StallDiagnosis?.Invoke() is { Length: > 0 } diagnosis ? diagnosis + "\n" + TailText() : TailText();
+
     private static JsonElement ReturnOrThrow(string command, JsonElement response)
     {
         if (response.TryGetProperty("return", out JsonElement value))
@@ -349,7 +353,7 @@ public sealed partial class QmpClient : IAsyncDisposable
                 return reply.Result;
             }
 
-            throw new TimeoutException($"QMP {_name}: no reply to '{command}' within {timeout}. {TailText()}", ex);
+            throw new TimeoutException($"QMP {_name}: no reply to '{command}' within {timeout}. {StallText()}", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -380,7 +384,7 @@ public sealed partial class QmpClient : IAsyncDisposable
         string command = pending.Command;
         if (!await _writeLock.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
         {
-            throw new TimeoutException($"QMP {_name}: could not send '{command}' within {timeout}: another write is stuck. {TailText()}");
+            throw new TimeoutException($"QMP {_name}: could not send '{command}' within {timeout}: another write is stuck. {StallText()}");
         }
 
         try

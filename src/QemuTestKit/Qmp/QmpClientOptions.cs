@@ -30,6 +30,13 @@ public sealed record QmpClientOptions
     /// </summary>
     public bool SendCommandIds { get; init; }
 
+    /// <summary>
+    /// Called only when a wait times out, on the thread that times out; its text (for example QEMU's process state and
+    /// console tail, which the machine that owns the client knows and the client does not) goes into the
+    /// <see cref="TimeoutException"/> before the transcript tail. <see langword="null"/> or empty adds nothing.
+    /// </summary>
+    internal Func<string?>? StallDiagnosis { get; init; }
+
     /// <summary>Where the client logs (connection, negotiation, every message at Trace). Default: no logging.</summary>
     public ILogger? Logger { get; init; }
 

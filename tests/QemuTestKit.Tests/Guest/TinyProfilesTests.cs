@@ -21,7 +21,7 @@ public sealed class TinyProfilesTests : IDisposable
         Assert.Equal("tiny", tiny.Name);
         // The same guest, booted the same way: what QEMU is asked for is identical.
         Assert.Equal(host.Machine, tiny.Machine);
-        Assert.Equal(Profiles.QemuProfileArgumentsTests.Plan(host).Arguments, Profiles.QemuProfileArgumentsTests.Plan(tiny).Arguments);
+        Assert.Equal(QemuProfileArguments.Build(QemuLaunchPlan.Resolve(host)), QemuProfileArguments.Build(QemuLaunchPlan.Resolve(tiny)));
     }
 
     [Fact]

@@ -1,8 +1,9 @@
 namespace QemuTestKit.Tests.Machine;
 
 /// <summary>
-/// Records what a launched machine owns (QEMU's PID, temp and socket folders, socket files) and asserts, after shutdown,
-/// that none of it is left: no process with that PID (not even a zombie), no folder, no socket.
+/// Records what a launched machine owns (QEMU's PID and every process of its process group, such as the orphan watchdog
+/// or a wrapper's QEMU; temp and socket folders, socket files) and asserts, after shutdown, that none of it is left: no
+/// process with those PIDs (not even a zombie), no folder, no socket.
 /// </summary>
 internal sealed class LeakCheck
 {
@@ -13,7 +14,9 @@ internal sealed class LeakCheck
     public void Record(QemuMachine machine)
     {
         Assert.True(machine.IsRunning, "the machine should run when recorded");
-        _pids.Add(machine.Pid ?? throw new InvalidOperationException("no pid"));
+        int pid = machine.Pid ?? throw new InvalidOperationException("no pid");
+        _pids.Add(pid);
+        _pids.AddRange(GroupMembers(pid).Where(member => member != pid));
         _paths.Add(machine.TempDir);
         _paths.Add(machine.SockDir);
         _paths.AddRange(Directory.EnumerateFiles(machine.SockDir, machine.Name + "*"));
@@ -32,7 +35,7 @@ internal sealed class LeakCheck
 
         foreach (int pid in _pids)
         {
-            Assert.False(ProcessExists(pid), $"QEMU pid {pid} is still there: {Describe(pid)}");
+            Assert.False(ProcessExists(pid), $"pid {pid} (QEMU or a process of its group) is still there: {Describe(pid)}");
         }
 
         foreach (string path in _paths)
@@ -42,6 +45,22 @@ internal sealed class LeakCheck
     }
 
     public static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid}");
+
+    /// <summary>PIDs of the processes in process group <paramref name="processGroup"/>.</summary>
+    public static IReadOnlyList<int> GroupMembers(int processGroup)
+    {
+        var result = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out int pid) && ProcessStatFields(pid) is { } fields
+                && int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture) == processGroup)
+            {
+                result.Add(pid);
+            }
+        }
+
+        return result;
+    }
 
     /// <summary>PIDs of live QEMU processes whose parent is <paramref name="parentPid"/>.</summary>
     public static IReadOnlyList<int> QemuChildrenOf(int parentPid)
@@ -86,4 +105,18 @@ internal sealed class LeakCheck
     }
 
     private static bool PathExists(string path) => Directory.Exists(path) || File.Exists(path);
+
+    /// <summary>The fields of /proc/&lt;pid&gt;/stat after the command name (state first), or null when the process is gone.</summary>
+    private static string[]? ProcessStatFields(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 }

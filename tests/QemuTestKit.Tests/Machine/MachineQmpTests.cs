@@ -57,7 +57,7 @@ public sealed class MachineQmpTests
         await machine.CommandAsync("cont", cancellationToken: ct);
         await machine.CommandAsync("stop", cancellationToken: ct);
 
-        // RESUME is found first; the STOP before it stays queued, in order (seed events_wait).
+        // RESUME is found first; the STOP before it stays queued, in order (QEMUMachine's events_wait).
         QmpEvent? resume = await machine.EventWaitAsync("RESUME", timeout: TimeSpan.FromSeconds(30), cancellationToken: ct);
         Assert.Equal("RESUME", resume!.Name);
         QmpEvent? first = machine.GetQmpEvent();

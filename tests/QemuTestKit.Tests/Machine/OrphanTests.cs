@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using QemuTestKit.Tests.Infrastructure;
-
 namespace QemuTestKit.Tests.Machine;
 
 /// <summary>No QEMU outlives the process that launched it, and the guard does not fire while that process lives.</summary>
@@ -12,72 +9,70 @@ public sealed class OrphanTests
         CancellationToken ct = TestContext.Current.CancellationToken;
         Assert.True(ProcessQemuLauncher.HasOrphanGuard, "setpriv (util-linux) is needed for the orphan guard");
         using var baseDir = new ScratchDirectory();
-        var psi = new ProcessStartInfo(OrphanHostPath()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(TestPrerequisites.QemuBinary);
-        psi.ArgumentList.Add(baseDir.Path);
-        // A .NET process creates its debugger pipes and diagnostic socket in /tmp and removes them only on a clean exit;
-        // this one is SIGKILLed on purpose, so it must not create them, or every run would leave them behind.
-        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
-        var output = new System.Text.StringBuilder();
-        var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using Process host = new() { StartInfo = psi };
-        host.OutputDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data?.StartsWith("QEMU-PID ", StringComparison.Ordinal) == true)
-            {
-                started.TrySetResult(int.Parse(e.Data["QEMU-PID ".Length..], System.Globalization.CultureInfo.InvariantCulture));
-            }
-        };
-        host.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-        };
-        host.Start();
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
-        int qemuPid;
+        using OrphanHost host = await OrphanHost.StartAsync(baseDir.Path, wrapper: null, ct);
+        int qemuPid = host.MachinePid;
         try
         {
-            qemuPid = await started.Task.WaitAsync(TimeSpan.FromSeconds(90), ct);
-            Assert.Contains(qemuPid, LeakCheck.QemuChildrenOf(host.Id));
-        }
-        catch (TimeoutException)
-        {
-            lock (output)
-            {
-                Assert.Fail($"the orphan host did not launch QEMU; its output:\n{output}");
-            }
-
-            throw;
+            Assert.Contains(qemuPid, LeakCheck.QemuChildrenOf(host.Pid));
         }
         finally
         {
-            host.Kill(); // SIGKILL: no managed code of the host runs any more
+            await host.KillAsync(ct);
         }
 
-        // Not WaitForExitAsync: it would also wait for the output pipes to close.
-        DateTime hostDeadline = DateTime.UtcNow.AddSeconds(20);
-        while (!host.HasExited && DateTime.UtcNow < hostDeadline)
-        {
-            await Task.Delay(50, ct);
-        }
-
-        Assert.True(host.HasExited);
-        DateTime until = DateTime.UtcNow.AddSeconds(20);
-        while (IsAlive(qemuPid) && DateTime.UtcNow < until)
-        {
-            await Task.Delay(50, ct);
-        }
-
+        await WaitUntilDeadAsync(qemuPid, ct);
         Assert.False(IsAlive(qemuPid), $"QEMU {qemuPid} outlived its SIGKILLed parent");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task QEMU_forked_by_a_wrapper_dies_with_a_test_process_killed_by_SIGKILL()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var baseDir = new ScratchDirectory();
+        using var wrapper = new ForkingWrapper();
+        using OrphanHost host = await OrphanHost.StartAsync(baseDir.Path, wrapper.Path, ct);
+        int wrapperPid = host.MachinePid;
+        int qemuPid = 0;
+        try
+        {
+            Assert.Contains(wrapperPid, ChildrenOf(host.Pid));
+            qemuPid = await ForkingWrapper.QemuChildAsync(wrapperPid, ct);
+            await host.KillAsync(ct);
+
+            await WaitUntilDeadAsync(qemuPid, ct);
+            Assert.False(IsAlive(qemuPid), $"QEMU {qemuPid}, forked by the wrapper {wrapperPid}, outlived the SIGKILLed test process");
+            Assert.False(IsAlive(wrapperPid), $"the wrapper {wrapperPid} outlived the SIGKILLed test process");
+        }
+        finally
+        {
+            if (qemuPid != 0)
+            {
+                Signals.ResumeAndKill(qemuPid);
+            }
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task The_folders_of_a_test_process_killed_by_SIGKILL_are_swept_by_the_next_launch()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var baseDir = new ScratchDirectory();
+        using OrphanHost host = await OrphanHost.StartAsync(baseDir.Path, wrapper: null, ct);
+        string leftover = host.TempDir;
+        await host.KillAsync(ct);
+        await WaitUntilDeadAsync(host.MachinePid, ct);
+        Assert.True(Directory.Exists(leftover), $"the killed host's folder '{leftover}' should be there before the sweep");
+
+        // The first launch of this process under that folder sweeps it.
+        var leaks = new LeakCheck();
+        await using QemuMachine machine = MachineFactory.Bare(new QemuMachineOptions { BaseTempDir = baseDir.Path });
+        await machine.LaunchAsync(ct);
+        leaks.Record(machine);
+
+        Assert.False(Directory.Exists(leftover), $"'{leftover}', left by the SIGKILLed host, was not swept");
+        Assert.True(Directory.Exists(machine.TempDir));
+        await machine.ShutdownAsync(cancellationToken: ct);
+        await leaks.AssertNothingLeftAsync();
     }
 
     [Fact(Timeout = 120_000)]
@@ -130,13 +125,34 @@ public sealed class OrphanTests
         }
     }
 
-    private static string OrphanHostPath()
+    private static async Task WaitUntilDeadAsync(int pid, CancellationToken cancellationToken)
     {
-        // artifacts/bin/QemuTestKit.Tests/<config>/ → artifacts/bin/QemuTestKit.Tests.OrphanHost/<config>/
-        string own = AppContext.BaseDirectory.TrimEnd('/');
-        string config = Path.GetFileName(own);
-        string path = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(own))!, "QemuTestKit.Tests.OrphanHost", config, "QemuTestKit.Tests.OrphanHost");
-        Assert.True(File.Exists(path), $"the orphan host was not built at {path}");
-        return path;
+        DateTime until = DateTime.UtcNow.AddSeconds(20);
+        while (IsAlive(pid) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private static List<int> ChildrenOf(int parentPid)
+    {
+        var result = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(dir), out int pid)
+                    && File.ReadAllText(Path.Combine(dir, "stat")) is { } stat
+                    && stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1] == parentPid.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    result.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return result;
     }
 }

@@ -1,0 +1,26 @@
+namespace QemuTestKit;
+
+/// <summary>The growable receive buffer of the line-based protocol clients (QMP, the guest agent).</summary>
+internal static class ReadBuffer
+{
+    /// <summary>
+    /// Makes at least <paramref name="minFree"/> bytes free after <paramref name="end"/>: moves the unconsumed bytes
+    /// from <paramref name="start"/> to the front, growing (doubling) the buffer when they would not leave enough room.
+    /// <paramref name="scanned"/> (how far a delimiter search got) moves with them.
+    /// </summary>
+    public static void MakeRoom(ref byte[] buffer, ref int start, ref int end, ref int scanned, int minFree)
+    {
+        if (buffer.Length - end >= minFree)
+        {
+            return;
+        }
+
+        int kept = end - start;
+        byte[] target = kept + minFree <= buffer.Length ? buffer : new byte[Math.Max(buffer.Length * 2, kept + minFree)];
+        Buffer.BlockCopy(buffer, start, target, 0, kept);
+        buffer = target;
+        scanned -= start;
+        start = 0;
+        end = kept;
+    }
+}

@@ -1,0 +1,214 @@
+using System.Net;
+using System.Net.Sockets;
+using QemuTestKit.Qmp;
+
+namespace QemuTestKit;
+
+// Launch: sockets, the base arguments, the process, then QMP and the console (QEMUMachine's _pre_launch/launch/_post_launch).
+public sealed partial class QemuMachine
+{
+    private async Task LaunchCoreAsync(CancellationToken cancellationToken)
+    {
+        bool connectBack = _launcher.QemuCanConnectToHost;
+        _iolog = null;
+        AbnormalShutdown = null;
+        _quitIssued = false;
+        _userKilled = false;
+        _fullArgs = [];
+        List<int> listenPorts = [];
+
+        _dirs.SweepLeftovers();
+
+        // Sockets first: their paths decide whether a short socket folder is needed.
+        string? consoleUnixPath = null;
+        int consolePort = 0;
+        if (_consoleSet)
+        {
+            if (connectBack)
+            {
+                consoleUnixPath = _dirs.SocketPath("console");
+                _removeFiles.Add(consoleUnixPath);
+            }
+            else
+            {
+                consolePort = FreeTcpPort();
+                listenPorts.Add(consolePort);
+            }
+        }
+
+        QemuSocketAddress? monitor = null;
+        if (_qmpSet)
+        {
+            monitor = _monitorAddress ?? (connectBack ? QemuSocketAddress.Unix(_dirs.SocketPath("monitor")) : QemuSocketAddress.Tcp(_launcher.QemuListenHost, FreeTcpPort()));
+            if (monitor.IsUnix)
+            {
+                MachineDirectories.CheckSocketPath(monitor.Path!, explicitlyConfigured: _monitorAddress is not null);
+                _removeFiles.Add(monitor.Path!);
+                if (connectBack)
+                {
+                    _listener = QmpListener.ListenUnix(monitor.Path!);
+                }
+            }
+            else if (connectBack)
+            {
+                _listener = QmpListener.ListenTcp(monitor.Host!, monitor.Port);
+                monitor = QemuSocketAddress.Tcp(monitor.Host!, _listener.Port!.Value);
+            }
+            else
+            {
+                listenPorts.Add(monitor.Port);
+            }
+        }
+
+        Directory.CreateDirectory(LogDir);
+        _qemuLogPath = Path.Combine(LogDir, Name + ".log");
+        await File.WriteAllBytesAsync(_qemuLogPath, [], cancellationToken).ConfigureAwait(false);
+
+        MachineCommandLine.ConsoleChardev? console = _consoleSet
+            ? new MachineCommandLine.ConsoleChardev(consoleUnixPath, _launcher.QemuListenHost, consolePort, _consoleDeviceType)
+            : null;
+        List<string> baseArgs = MachineCommandLine.BaseArgs(monitor, connectBack, _machine, _consoleIndex, console);
+        var spec = new QemuLaunchSpec
+        {
+            Wrapper = _wrapper,
+            Binary = _binary,
+            Arguments = [.. baseArgs, .. _args],
+            LogPath = _qemuLogPath,
+            SocketDirectory = SockDir,
+            HostFiles = _hostFiles,
+            SharedDirectories = SharedDirectories(monitor?.Path, consoleUnixPath),
+            QemuListenPorts = listenPorts,
+            MonitorPort = monitor is { IsUnix: false } ? monitor.Port : null,
+            ConsolePort = consolePort > 0 ? consolePort : null,
+            InheritedFileDescriptors = [.. _inheritedFds],
+            Environment = _environment,
+        };
+        _fullArgs = spec.CommandLine;
+        LaunchSpec = spec;
+        MachineLog.LaunchCommand(_logger, Name, CommandLineText.Format(_fullArgs));
+
+        _process = await _launcher.StartAsync(spec, cancellationToken).ConfigureAwait(false);
+        _launched = true;
+
+        using var launchDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_qmpTimer != Timeout.InfiniteTimeSpan)
+        {
+            launchDeadline.CancelAfter(_qmpTimer);
+        }
+
+        IQemuProcess started = _process;
+        Task exited = started.WaitForExitAsync(CancellationToken.None);
+
+        // An early exit ends the wait for QMP at once instead of at the timer.
+        _ = exited.ContinueWith(_ => SafeCancel(launchDeadline), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            if (monitor is not null)
+            {
+                _qmp = await ConnectQmpAsync(monitor, connectBack, started, launchDeadline.Token).ConfigureAwait(false);
+            }
+
+            if (_consoleSet)
+            {
+                _console = await ConnectConsoleAsync(consoleUnixPath, consolePort, started, launchDeadline.Token).ConfigureAwait(false);
+
+                // A console wait that times out says whether QEMU itself is stopped or gone, as a QMP timeout does.
+                _console.StallDiagnosis = DescribeProcessState;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or QmpConnectionException && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMilliseconds(200), CancellationToken.None)).ConfigureAwait(false);
+            if (started.HasExited)
+            {
+                throw new QemuLaunchException($"QEMU exited before it was ready ({(monitor is null ? "console" : "QMP")} not connected).", ex);
+            }
+
+            throw new QemuLaunchException(
+                $"QEMU did not connect to {(monitor is null ? "the console" : "QMP at " + monitor)} within the QMP timer ({_qmpTimer.TotalSeconds:0.###} s).", ex);
+        }
+    }
+
+    private static void SafeCancel(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task<QmpClient> ConnectQmpAsync(QemuSocketAddress monitor, bool connectBack, IQemuProcess process, CancellationToken cancellationToken)
+    {
+        var options = new QmpClientOptions
+        {
+            ConvertKeys = false,
+            Logger = _logger,
+            Name = Name,
+            CommandTimeout = _commandTimeout,
+            StallDiagnosis = DiagnoseStall,
+        };
+        if (connectBack)
+        {
+            QmpClient client = await _listener!.AcceptAsync(options, cancellationToken).ConfigureAwait(false);
+
+            // One connection per listener: stop listening now (this also removes the socket file).
+            await _listener.DisposeAsync().ConfigureAwait(false);
+            _listener = null;
+            return client;
+        }
+
+        return await RetryConnectAsync(
+            ct => monitor.IsUnix
+                ? QmpClient.ConnectAsync(monitor.Path!, options, ct)
+                : ConnectTcpQmp(process.ResolveTcpEndpoint(monitor.Port), options, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task<QmpClient> ConnectTcpQmp(DnsEndPoint endpoint, QmpClientOptions options, CancellationToken cancellationToken) =>
+        QmpClient.ConnectAsync(endpoint.Host, endpoint.Port, options, cancellationToken);
+
+    private Task<QemuConsole> ConnectConsoleAsync(string? unixPath, int port, IQemuProcess process, CancellationToken cancellationToken)
+    {
+        var options = new QemuConsoleOptions { LogPath = _consoleLogPath, Logger = _logger };
+        return RetryConnectAsync(
+            ct =>
+            {
+                if (unixPath is not null)
+                {
+                    return QemuConsole.ConnectAsync(unixPath, options, ct);
+                }
+
+                DnsEndPoint endpoint = process.ResolveTcpEndpoint(port);
+                return QemuConsole.ConnectAsync(endpoint.Host, endpoint.Port, options, ct);
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Connects to a socket QEMU serves, retrying while QEMU is still creating it.</summary>
+    private static async Task<T> RetryConnectAsync<T>(Func<CancellationToken, Task<T>> connect, CancellationToken cancellationToken)
+    {
+        TimeSpan delay = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            try
+            {
+                return await connect(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or QmpConnectionException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 100));
+            }
+        }
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
