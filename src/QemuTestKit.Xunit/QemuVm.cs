@@ -130,6 +130,9 @@ public sealed class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
                     Name = VmArtifacts.MachineName,
                     LogDir = _artifacts!.Directory,
                     ConsoleLogPath = profile.Console is null ? null : _artifacts.ConsoleLogPath,
+
+                    // Calls made without a token follow the test that makes them (timeouts, cancel): vm.Qmp, vm.Console.
+                    AmbientCancellation = static () => TestContext.Current.CancellationToken,
                 },
                 Progress = Progress,
                 MachineCreated = machine => _machine = machine,

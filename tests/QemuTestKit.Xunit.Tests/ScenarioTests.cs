@@ -18,8 +18,8 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
 
         Says(
             result,
-            "total: 2",
-            "succeeded: 2");
+            "total: 3",
+            "succeeded: 3");
         string line = Assert.Single(result.Log, l => l.StartsWith("Passing ", StringComparison.Ordinal));
         Assert.Contains("profile=tiny", line, StringComparison.Ordinal);
         // One folder per run (start time and PID), then one per class.
@@ -59,6 +59,16 @@ public sealed class ScenarioTests(ScenarioProject scenarios)
             "Console (last",
             "Command: /");
         Assert.DoesNotContain("boot timeout", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_test_timeout_cancels_vm_calls_made_without_a_token()
+    {
+        ScenarioResult result = await RunAsync(["TestTimeoutReachesVmCalls"], TestsFailed, TestContext.Current.CancellationToken);
+
+        // The 90 s QMP wait was given no token; the test's 3 s timeout cancelled it (not its own timeout, not never).
+        Says(result, "failed: 1");
+        Assert.Contains("TestTimeoutReachesVmCalls qmp=OperationCanceledException", result.Log);
     }
 
     [Fact(Timeout = 600_000)]

@@ -15,7 +15,7 @@ public sealed partial class QemuConsole
     /// <exception cref="TimeoutException">The command did not finish within <paramref name="timeout"/> (default <see cref="DefaultTimeout"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<string> RunAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        (await RunFramedAsync(command, nameof(RunAsync), timeout, cancellationToken).ConfigureAwait(false)).Output;
+        (await RunFramedAsync(command, nameof(RunAsync), timeout, OrAmbient(cancellationToken)).ConfigureAwait(false)).Output;
 
     /// <summary>
     /// Runs <paramref name="command"/> in the guest's shell and returns its exit status and output. The shell prints a unique
@@ -29,7 +29,7 @@ public sealed partial class QemuConsole
     /// <exception cref="TimeoutException">The command did not finish within <paramref name="timeout"/> (default <see cref="DefaultTimeout"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<ConsoleExecResult> ExecAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        RunFramedAsync(command, nameof(ExecAsync), timeout, cancellationToken);
+        RunFramedAsync(command, nameof(ExecAsync), timeout, OrAmbient(cancellationToken));
 
     /// <summary>
     /// Sends <paramref name="keys"/> every <paramref name="interval"/> (default 0.5 s) until <paramref name="pattern"/>
@@ -42,6 +42,7 @@ public sealed partial class QemuConsole
     {
         ArgumentNullException.ThrowIfNull(pattern);
         ArgumentNullException.ThrowIfNull(keys);
+        cancellationToken = OrAmbient(cancellationToken);
         TimeSpan limit = timeout ?? DefaultTimeout;
         using CancellationTokenSource deadline = Deadline(limit, cancellationToken);
         TimeSpan every = interval ?? TimeSpan.FromMilliseconds(500);
@@ -59,6 +60,10 @@ public sealed partial class QemuConsole
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw TimedOut($"InterruptUntilAsync: {ConsoleText.Visible(pattern.ToString())} did not appear", limit);
+        }
+        catch (OperationCanceledException ex) when (ex.CancellationToken != cancellationToken)
+        {
+            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
         }
     }
 
@@ -114,6 +119,11 @@ public sealed partial class QemuConsole
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw TimedOut($"{caller}(\"{ConsoleText.Visible(command)}\") did not finish (no end marker from the shell)", limit);
+        }
+        catch (OperationCanceledException ex) when (ex.CancellationToken != cancellationToken)
+        {
+            // The caller's cancel surfaces with the caller's token, not the internal deadline's.
+            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
         }
         finally
         {

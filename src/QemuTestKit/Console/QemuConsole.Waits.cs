@@ -31,7 +31,7 @@ public sealed partial class QemuConsole
     public Task<ConsoleMatch> WaitForAsync(Regex pattern, IEnumerable<Regex>? failurePatterns = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pattern);
-        return WaitCoreAsync(pattern, failurePatterns, from: null, timeout, cancellationToken);
+        return WaitCoreAsync(pattern, failurePatterns, from: null, timeout, OrAmbient(cancellationToken));
     }
 
     private static Regex Literal(string text) => new(Regex.Escape(text), RegexOptions.CultureInvariant);

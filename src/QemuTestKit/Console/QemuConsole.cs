@@ -45,10 +45,13 @@ public sealed partial class QemuConsole : IAsyncDisposable
     private string? _closeReason;
     private int _disposed;
 
+    private readonly Func<CancellationToken>? _ambientCancellation;
+
     private QemuConsole(Stream stream, QemuConsoleOptions? options)
     {
         _stream = stream;
         _logger = options?.Logger ?? NullLogger.Instance;
+        _ambientCancellation = options?.AmbientCancellation;
         _window = new ConsoleWindow(options?.MaxTextLength ?? QemuConsoleOptions.DefaultMaxTextLength);
         LogPath = options?.LogPath;
         if (LogPath is not null)
@@ -148,12 +151,17 @@ public sealed partial class QemuConsole : IAsyncDisposable
         return new QemuConsole(stream, options);
     }
 
+    /// <summary>The caller's token, or the ambient one (the current test's) when the caller's cannot cancel.</summary>
+    private CancellationToken OrAmbient(CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled || _ambientCancellation is not { } ambient ? cancellationToken : ambient();
+
     /// <summary>Sends <paramref name="text"/> as is (UTF-8).</summary>
     /// <exception cref="QemuConsoleException">The console is closed.</exception>
     /// <exception cref="ObjectDisposedException">The console was disposed.</exception>
     public async Task SendAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
+        cancellationToken = OrAmbient(cancellationToken);
         byte[] bytes = Encoding.UTF8.GetBytes(text);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

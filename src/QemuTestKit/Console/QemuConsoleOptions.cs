@@ -25,6 +25,12 @@ public sealed record QemuConsoleOptions
     /// </summary>
     public int MaxTextLength { get; init; } = DefaultMaxTextLength;
 
+    /// <summary>
+    /// The token a call made without one follows (e.g. the current test's): set by <see cref="QemuMachine"/> from
+    /// <see cref="QemuMachineOptions.AmbientCancellation"/>.
+    /// </summary>
+    internal Func<CancellationToken>? AmbientCancellation { get; init; }
+
     /// <summary>Checks the settings before a console is created.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="MaxTextLength"/> is below <see cref="MinMaxTextLength"/>.</exception>
     internal void Validate()

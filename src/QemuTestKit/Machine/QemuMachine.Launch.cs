@@ -144,11 +144,14 @@ public sealed partial class QemuMachine
     {
         var options = new QmpClientOptions
         {
-            ConvertKeys = false,
+            // One rule for keys everywhere: vm.Qmp converts _ to - like CommandAsync does (QmpAsync/CommandAsync with
+            // convertKeys: false hand the client JSON, which is sent verbatim).
+            ConvertKeys = true,
             Logger = _logger,
             Name = Name,
             CommandTimeout = _commandTimeout,
             StallDiagnosis = DiagnoseStall,
+            AmbientCancellation = _ambientCancellation,
         };
         if (connectBack)
         {
@@ -172,7 +175,7 @@ public sealed partial class QemuMachine
 
     private Task<QemuConsole> ConnectConsoleAsync(string? unixPath, int port, IQemuProcess process, CancellationToken cancellationToken)
     {
-        var options = new QemuConsoleOptions { LogPath = _consoleLogPath, Logger = _logger };
+        var options = new QemuConsoleOptions { LogPath = _consoleLogPath, Logger = _logger, AmbientCancellation = _ambientCancellation };
         return RetryConnectAsync(
             ct =>
             {

@@ -121,7 +121,7 @@ public sealed partial class QemuMachine
         await Qmp.SendFileDescriptorAsync(handle, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The arguments as a JSON object with keys converted here, since the machine's client is created with ConvertKeys off.</summary>
+    /// <summary>The arguments as a JSON object with keys converted here (or not, as asked): JSON is what the client sends verbatim.</summary>
     private static JsonElement? Arguments(object? args, bool convertKeys)
     {
         if (args is null)

@@ -34,6 +34,7 @@ public sealed partial class QemuMachine : IAsyncDisposable
     private readonly IReadOnlyList<string> _wrapper;
     private readonly TimeSpan _qmpTimer;
     private readonly TimeSpan? _commandTimeout;
+    private readonly Func<CancellationToken>? _ambientCancellation;
     private readonly MachineDirectories _dirs;
     private readonly QemuSocketAddress? _monitorAddress;
     private readonly string? _consoleLogPath;
@@ -72,6 +73,7 @@ public sealed partial class QemuMachine : IAsyncDisposable
         _qmpTimer = options.QmpTimer;
         Name = options.Name ?? string.Create(CultureInfo.InvariantCulture, $"qemu-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}");
         _commandTimeout = options.CommandTimeout == Timeout.InfiniteTimeSpan ? null : options.CommandTimeout;
+        _ambientCancellation = options.AmbientCancellation;
         _monitorAddress = options.MonitorAddress;
         _consoleLogPath = options.ConsoleLogPath;
         _logger = options.Logger ?? NullLogger.Instance;

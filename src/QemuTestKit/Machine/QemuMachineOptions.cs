@@ -61,4 +61,13 @@ public sealed record QemuMachineOptions
 
     /// <summary>Environment variables for QEMU on top of this process's (a <see langword="null"/> value removes one).</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>
+    /// Where a call made without a token gets one: the machine's QMP client and console use it when the caller's token
+    /// cannot cancel, so a test framework's current-test token reaches every call without being passed, e.g.
+    /// <c>() =&gt; TestContext.Current.CancellationToken</c> (xunit; QemuVm sets it) or
+    /// <c>() =&gt; TestContext.CurrentContext.CancellationToken</c> (NUnit). Null (the default): such calls end only by
+    /// their timeouts.
+    /// </summary>
+    public Func<CancellationToken>? AmbientCancellation { get; init; }
 }

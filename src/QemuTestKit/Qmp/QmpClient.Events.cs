@@ -134,6 +134,7 @@ public sealed partial class QmpClient
 
     private async Task<QmpEvent> WaitCoreAsync(IReadOnlyList<(string Name, JsonElement? Match)>? filters, string what, TimeSpan? timeout, CancellationToken cancellationToken)
     {
+        cancellationToken = OrAmbient(cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
         var waiter = new EventWaiter(filters);
         lock (_eventLock)

@@ -229,6 +229,7 @@ public sealed partial class QmpClient : IAsyncDisposable
             throw new NotSupportedException($"QMP {_name}: file descriptors can be passed only over a unix socket connection.");
         }
 
+        cancellationToken = OrAmbient(cancellationToken);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -282,9 +283,14 @@ public sealed partial class QmpClient : IAsyncDisposable
         throw new QmpCommandException(command, errorClass, description, response);
     }
 
+    /// <summary>The caller's token, or the ambient one (the current test's) when the caller's cannot cancel.</summary>
+    private CancellationToken OrAmbient(CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled || _options.AmbientCancellation is not { } ambient ? cancellationToken : ambient();
+
     private async Task<JsonElement> SendAsync(string command, object? arguments, bool oob, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(command);
+        cancellationToken = OrAmbient(cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
         if (oob && !OobEnabled)
         {

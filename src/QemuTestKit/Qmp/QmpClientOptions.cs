@@ -48,4 +48,10 @@ public sealed record QmpClientOptions
     /// messages are dropped and the transcript says how many were dropped.
     /// </summary>
     public int TranscriptMaxBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// The token a call made without one follows (e.g. the current test's): set by <see cref="QemuMachine"/> from
+    /// <see cref="QemuMachineOptions.AmbientCancellation"/>. Read once per call, only when the caller's token cannot cancel.
+    /// </summary>
+    internal Func<CancellationToken>? AmbientCancellation { get; init; }
 }

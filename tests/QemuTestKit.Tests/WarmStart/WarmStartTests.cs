@@ -152,10 +152,11 @@ public sealed class WarmStartTests : IDisposable
         }
         finally
         {
-            // QEMU is gone, but its "cat" still waits to open the FIFO: a writer that opens and closes it ends that cat.
+            // QEMU is gone, but its "cat" may still wait to open the FIFO (unless the kill of QEMU's process group ended it):
+            // opening it read-write never blocks, and closing it ends a waiting cat with end-of-file.
             if (File.Exists(fifo))
             {
-                await RunAsync("timeout", ["10", "sh", "-c", $"exec 3> '{fifo}'"], CancellationToken.None);
+                await RunAsync("timeout", ["10", "sh", "-c", $"exec 3<> '{fifo}'"], CancellationToken.None);
             }
         }
     }

@@ -9,7 +9,8 @@ public class Passing(QemuVm vm)
     [Fact(Timeout = 120_000)]
     public async Task Shell_answers()
     {
-        string uname = await vm.Console.RunAsync("uname -s", cancellationToken: TestContext.Current.CancellationToken);
+        // No token passed: the call follows the test's (QemuVm sets the machine's ambient cancellation).
+        string uname = await vm.Console.RunAsync("uname -s");
 
         Assert.Equal("Linux", uname.Trim());
         ScenarioLog.Append($"Passing pid={vm.Machine.Pid} profile={vm.Profile.Name} artifacts={vm.ArtifactsDirectory}");
@@ -18,9 +19,40 @@ public class Passing(QemuVm vm)
     [Fact(Timeout = 120_000)]
     public async Task Qmp_answers()
     {
-        JsonElement status = await vm.Qmp.ExecuteAsync("query-status", cancellationToken: TestContext.Current.CancellationToken);
+        JsonElement status = await vm.Qmp.ExecuteAsync("query-status");
 
         Assert.Equal("running", status.GetProperty("status").GetString());
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Qmp_keys_are_converted_as_the_readme_says()
+    {
+        // human-monitor-command takes "command-line": an anonymous object's command_line becomes it on vm.Qmp too.
+        JsonElement info = await vm.Qmp.ExecuteAsync("human-monitor-command", new { command_line = "info version" });
+
+        Assert.Matches(@"^\d+\.\d+", info.GetString());
+    }
+}
+
+[QemuMachine("none")]
+public class TestTimeoutReachesVmCalls(QemuVm vm)
+{
+    // Waits far longer than the test may run, with no token: the test's timeout must end them (ambient cancellation).
+    [Fact(Timeout = 3_000)]
+    public async Task Console_less_qmp_wait() => await Record("qmp", () => vm.Qmp.WaitForEventAsync("NEVER", timeout: TimeSpan.FromSeconds(90)));
+
+    private static async Task Record(string what, Func<Task> wait)
+    {
+        try
+        {
+            await wait();
+            ScenarioLog.Append($"TestTimeoutReachesVmCalls {what}=returned");
+        }
+        catch (Exception ex)
+        {
+            ScenarioLog.Append($"TestTimeoutReachesVmCalls {what}={ex.GetType().Name}");
+            throw;
+        }
     }
 }
 
