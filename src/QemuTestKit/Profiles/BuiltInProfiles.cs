@@ -81,6 +81,9 @@ internal static class BuiltInProfiles
             Drives = [new QemuDrive(disk) { Format = "raw", Interface = "virtio", Snapshot = true }],
             // A guest that panics (panic=-1 on the disk's command line) would otherwise reboot into the firmware again.
             Args = [.. tiny.Args, "-no-reboot"],
+            // The firmware's own words when it has nothing left to boot (seen once under heavy load: its UEFI shell
+            // failed to start with "Device Error"); it then waits for a key forever, so fail now with its console.
+            FailurePatterns = [.. tiny.FailurePatterns, "No bootable option or device was found"],
         };
     }
 
