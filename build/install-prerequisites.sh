@@ -14,7 +14,7 @@ for arg in "$@"; do
   esac
 done
 
-# command that proves the package is there -> Debian package that provides it
+# command (or absolute file) that proves the package is there -> Debian package that provides it
 declare -a wanted=(
   "qemu-system-x86_64:qemu-system-x86"
   "qemu-system-aarch64:qemu-system-arm"
@@ -23,6 +23,13 @@ declare -a wanted=(
   "mkfs.ext2:e2fsprogs"
   "setpriv:util-linux"
   "curl:curl"
+  # UEFI firmware for profiles with "firmware": "uefi" (QemuFirmware.cs names the same files), and the tools
+  # build/guest/build-disk.sh makes the tiny-uefi disk image with
+  "/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf"
+  "/usr/share/AAVMF/AAVMF_CODE.fd:qemu-efi-aarch64"
+  "sgdisk:gdisk"
+  "mkfs.vfat:dosfstools"
+  "mcopy:mtools"
 )
 $want_docker && wanted+=("dockerd:docker.io" "socat:socat" "busybox:busybox-static")
 
@@ -36,7 +43,11 @@ done
 
 missing=()
 for pair in "${wanted[@]}"; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  proof=${pair%%:*}
+  case "$proof" in
+    /*) [ -e "$proof" ] || missing+=("${pair#*:}") ;;
+    *) command -v "$proof" >/dev/null 2>&1 || missing+=("${pair#*:}") ;;
+  esac
 done
 # qemu-guest-agent: the guest agent client's tests run Debian's qemu-ga on the host (in /usr/sbin, often off PATH).
 dpkg-query -W -f='${Status}' qemu-guest-agent 2>/dev/null | grep -q "install ok installed" || missing+=(qemu-guest-agent)

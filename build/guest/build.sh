@@ -5,6 +5,8 @@
 #                                 /bin/busybox), the driver modules from the kernel package (./modules), /init
 #   out/<arch>/guest.json         architecture, kernel package and version, SHA-256 of both files, and the Debian
 #                                 source packages of kernel and busybox (what the GPL notice must point at)
+#   out/<arch>/disk-uefi.img      the same kernel and initramfs on a GPT disk with an EFI system partition, for the
+#                                 tiny-uefi profiles (build-disk.sh; its fields in guest.json start with "disk")
 # Usage: build.sh [x86_64] [aarch64]   (no argument: both; or QTK_GUEST_ARCHES="x86_64")
 # The output lands in build/guest/out (git ignores it) or in $QTK_GUEST_DIR. A second run with the same packages and
 # the same guest files does nothing. A foreign architecture needs 'dpkg --add-architecture' once
@@ -189,4 +191,7 @@ copy_modules() {
   done
 }
 
-for arch in "${arches[@]}"; do build_one "$arch"; done
+for arch in "${arches[@]}"; do
+  build_one "$arch"
+  bash "$here/build-disk.sh" "$out_root/$arch"
+done

@@ -1,9 +1,9 @@
 namespace QemuTestKit;
 
 /// <summary>
-/// The text form of the profile enums (<see cref="QemuRunner"/>, <see cref="QemuAccelerator"/>, <see cref="QemuDisplay"/>):
-/// the member name in lower case, words joined by <c>-</c> (<c>VirtioGpu</c> is <c>virtio-gpu</c>), as profile files,
-/// <c>QEMUTESTKIT_ACCEL</c> and QEMU's <c>-accel</c> spell them. The one parser of that text.
+/// The text form of the profile enums (<see cref="QemuRunner"/>, <see cref="QemuAccelerator"/>, <see cref="QemuDisplay"/>,
+/// <see cref="QemuFirmware"/>): the member name in lower case, words joined by <c>-</c> (<c>VirtioGpu</c> is
+/// <c>virtio-gpu</c>), as profile files, <c>QEMUTESTKIT_ACCEL</c> and QEMU's <c>-accel</c> spell them. The one parser of that text.
 /// </summary>
 internal static class ProfileEnum
 {

@@ -9,12 +9,13 @@ namespace QemuTestKit;
 /// </summary>
 public sealed record QemuLaunchPlan
 {
-    internal QemuLaunchPlan(QemuProfile profile, QemuRunner runner, string binary, QemuAccelerator accelerator)
+    internal QemuLaunchPlan(QemuProfile profile, QemuRunner runner, string binary, QemuAccelerator accelerator, UefiFirmware? firmware = null)
     {
         Profile = profile;
         Runner = runner;
         Binary = binary;
         Accelerator = accelerator;
+        Firmware = firmware;
         Drives = WithIds(profile.Drives);
     }
 
@@ -33,8 +34,18 @@ public sealed record QemuLaunchPlan
     /// <summary>The guest architecture (<c>qemu-system-&lt;arch&gt;</c>).</summary>
     public string Architecture => Profile.Arch;
 
-    /// <summary>The accelerator QEMU gets: <see cref="QemuAccelerator.Kvm"/> or <see cref="QemuAccelerator.Tcg"/>, never <see cref="QemuAccelerator.Auto"/>.</summary>
+    /// <summary>
+    /// The accelerator QEMU gets, never <see cref="QemuAccelerator.Auto"/>: <see cref="QemuAccelerator.Kvm"/> only for a
+    /// guest of the host's own architecture on a host whose <c>/dev/kvm</c> works, else <see cref="QemuAccelerator.Tcg"/>,
+    /// unless the profile or <c>QEMUTESTKIT_ACCEL</c> names one (<c>hvf</c> on macOS, <c>whpx</c> on Windows).
+    /// </summary>
     public QemuAccelerator Accelerator { get; }
+
+    /// <summary>
+    /// The UEFI firmware files for a profile with <see cref="QemuProfile.Firmware"/> <see cref="QemuFirmware.Uefi"/>; null
+    /// for QEMU's default firmware. Each machine of the plan gets its own copy of the variable store.
+    /// </summary>
+    public UefiFirmware? Firmware { get; }
 
     /// <summary>The QEMU machine type (<c>-machine</c>); null for QEMU's default.</summary>
     public string? MachineType => Profile.Machine;
@@ -61,19 +72,20 @@ public sealed record QemuLaunchPlan
     public IReadOnlyList<string> Arguments => QemuProfileArguments.Build(this);
 
     /// <summary>
-    /// The host files QEMU opens (kernel, initrd, drive images), as data: a launcher that runs QEMU elsewhere (a
-    /// container) makes them visible at the same paths.
+    /// The host files QEMU opens (kernel, initrd, drive images, firmware), as data: a launcher that runs QEMU elsewhere
+    /// (a container) makes them visible at the same paths.
     /// </summary>
     public IReadOnlyList<string> HostFiles =>
-        [.. new[] { Profile.Kernel, Profile.Initrd }.OfType<string>(), .. Drives.Select(d => d.Path)];
+        [.. new[] { Profile.Kernel, Profile.Initrd, Firmware?.Code, Firmware?.VariablesTemplate }.OfType<string>(), .. Drives.Select(d => d.Path)];
 
     /// <summary>Resolves the plan of a profile on this host: finds the binary and decides the accelerator, once.</summary>
     /// <param name="profile">The profile to launch.</param>
     /// <exception cref="ArgumentNullException"><paramref name="profile"/> is null.</exception>
     /// <exception cref="FileNotFoundException">A local profile's QEMU binary was not found; the message says how to install or name one.</exception>
+    /// <exception cref="QemuProfileException">The profile asks for UEFI firmware that is not installed; the message names the package.</exception>
     public static QemuLaunchPlan Resolve(QemuProfile profile) => Resolve(profile, QemuHost.Current);
 
-    /// <summary>Resolves against the given host facts; the one place a profile's binary and accelerator are decided.</summary>
+    /// <summary>Resolves against the given host facts; the one place a profile's binary, accelerator and firmware are decided.</summary>
     internal static QemuLaunchPlan Resolve(QemuProfile profile, QemuHost host)
     {
         ArgumentNullException.ThrowIfNull(profile);
@@ -82,19 +94,28 @@ public sealed record QemuLaunchPlan
         {
             // QEMU is in the image and KVM is not passed into containers: nothing on this host is asked, so a host with a
             // usable /dev/kvm and no QEMU of its own (what the container runner is for) still plans a TCG boot.
+            // The firmware files are this host's: the launcher makes HostFiles visible to QEMU in the container.
             string inImage = profile.QemuBinary is { Length: > 0 } named ? Path.GetFileName(named) : "qemu-system-" + profile.Arch;
-            return new QemuLaunchPlan(profile, QemuRunner.Container, inImage, profile.Accel == QemuAccelerator.Kvm ? QemuAccelerator.Kvm : QemuAccelerator.Tcg);
+            return new QemuLaunchPlan(
+                profile, QemuRunner.Container, inImage, profile.Accel == QemuAccelerator.Kvm ? QemuAccelerator.Kvm : QemuAccelerator.Tcg, DecideFirmware(profile, null, host));
         }
 
         string binary = host.ResolveBinary(profile);
-        return new QemuLaunchPlan(profile, QemuRunner.Local, binary, DecideAccelerator(profile, binary, host));
+        return new QemuLaunchPlan(profile, QemuRunner.Local, binary, DecideAccelerator(profile, binary, host), DecideFirmware(profile, binary, host));
     }
 
     /// <summary>The one place a drive's default id is decided: by position, so it is the same on every run.</summary>
     internal static QemuDrive[] WithIds(IReadOnlyList<QemuDrive> drives) =>
         [.. drives.Select((drive, i) => drive.Id is null ? drive with { Id = QemuDriveInterfaces.DefaultId(i) } : drive)];
 
-    /// <summary><c>auto</c> takes KVM when it is usable; <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c> or <c>tcg</c>) overrides <c>auto</c> for a whole run.</summary>
+    private static UefiFirmware? DecideFirmware(QemuProfile profile, string? binary, QemuHost host) =>
+        profile.Firmware == QemuFirmware.Uefi ? UefiFirmware.Find(profile, binary, host.FileExists) : null;
+
+    /// <summary>
+    /// <c>auto</c> takes KVM when the guest is of the host's architecture and KVM is usable (a foreign guest is emulated
+    /// whatever the host offers: KVM cannot run another architecture's code); <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c>,
+    /// <c>tcg</c>, <c>hvf</c>, <c>whpx</c>) overrides <c>auto</c> for a whole run.
+    /// </summary>
     private static QemuAccelerator DecideAccelerator(QemuProfile profile, string binary, QemuHost host)
     {
         if (profile.Accel != QemuAccelerator.Auto)
@@ -107,6 +128,6 @@ public sealed record QemuLaunchPlan
             return forced;
         }
 
-        return host.KvmUsable(profile.Arch, binary) ? QemuAccelerator.Kvm : QemuAccelerator.Tcg;
+        return profile.Arch == host.Architecture && host.KvmUsable(profile.Arch, binary) ? QemuAccelerator.Kvm : QemuAccelerator.Tcg;
     }
 }

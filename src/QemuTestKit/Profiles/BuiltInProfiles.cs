@@ -18,6 +18,15 @@ internal static class BuiltInProfiles
 
     public const string TinyAarch64 = "tiny-aarch64";
 
+    public const string TinyUefi = "tiny-uefi";
+
+    public const string TinyUefiX86_64 = "tiny-uefi-x86_64";
+
+    public const string TinyUefiAarch64 = "tiny-uefi-aarch64";
+
+    /// <summary>The tiny guest's UEFI disk image in its folder (build/guest/build-disk.sh writes it).</summary>
+    public const string TinyUefiDisk = "disk-uefi.img";
+
     public const string Source = "built-in";
 
     public const string TinyReadyMarker = "QEMUTESTKIT-READY";
@@ -27,7 +36,7 @@ internal static class BuiltInProfiles
     /// <summary>The architectures <c>build/guest/build.sh</c> builds the tiny guest for (its <c>out/&lt;arch&gt;</c> folders).</summary>
     public static IReadOnlyList<string> TinyArchitectures { get; } = ["x86_64", "aarch64"];
 
-    public static IReadOnlyList<string> Names { get; } = [None, Tiny, TinyX86_64, TinyAarch64];
+    public static IReadOnlyList<string> Names { get; } = [None, Tiny, TinyX86_64, TinyAarch64, TinyUefi, TinyUefiX86_64, TinyUefiAarch64];
 
     /// <summary>Creates a built-in profile; a tiny profile looks for its guest now, so it throws when it is not built.</summary>
     /// <exception cref="QemuProfileException">The guest is not built, or there is no tiny guest for the host's architecture.</exception>
@@ -37,8 +46,47 @@ internal static class BuiltInProfiles
         Tiny => CreateTiny(FindGuestDirectory(baseDirectory, HostTinyArchitecture()), HostTinyArchitecture(), Tiny),
         TinyX86_64 => CreateTiny(FindGuestDirectory(baseDirectory, "x86_64"), "x86_64", TinyX86_64),
         TinyAarch64 => CreateTiny(FindGuestDirectory(baseDirectory, "aarch64"), "aarch64", TinyAarch64),
+        TinyUefi => CreateTinyUefi(FindGuestDirectory(baseDirectory, HostTinyArchitecture()), HostTinyArchitecture(), TinyUefi),
+        TinyUefiX86_64 => CreateTinyUefi(FindGuestDirectory(baseDirectory, "x86_64"), "x86_64", TinyUefiX86_64),
+        TinyUefiAarch64 => CreateTinyUefi(FindGuestDirectory(baseDirectory, "aarch64"), "aarch64", TinyUefiAarch64),
         _ => null,
     };
+
+    /// <summary>
+    /// The tiny guest of <paramref name="arch"/> booted by UEFI firmware from its disk image, not <c>-kernel</c>: the
+    /// firmware finds no default boot file on the disk, starts its shell, counts down and runs the disk's
+    /// <c>startup.nsh</c>, which starts the kernel (an EFI application) with its initramfs and command line. A user's
+    /// own image takes the same path: <c>"firmware": "uefi"</c> and a drive.
+    /// </summary>
+    /// <exception cref="QemuProfileException">The guest's disk image is not built.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">There is no tiny guest for <paramref name="arch"/>.</exception>
+    public static QemuProfile CreateTinyUefi(string guestDirectory, string arch, string name)
+    {
+        string disk = Path.Combine(guestDirectory, TinyUefiDisk);
+        if (!File.Exists(disk))
+        {
+            throw new QemuProfileException(
+                $"Profile '{name}': the tiny guest's UEFI disk image {disk} is not built; run 'bash build/guest/build.sh {arch}' from the repository root "
+                + "(it calls build-disk.sh, which needs gdisk, dosfstools and mtools: build/install-prerequisites.sh installs them).",
+                name, null, Source);
+        }
+
+        QemuProfile tiny = CreateTiny(guestDirectory, arch, name);
+        return tiny with
+        {
+            Kernel = null,
+            Initrd = null,
+            Append = null,
+            Firmware = QemuFirmware.Uefi,
+            // snapshot=on: the VMs of a run share the image, and none may change it for the next.
+            Drives = [new QemuDrive(disk) { Format = "raw", Interface = "virtio", Snapshot = true }],
+            // A guest that panics (panic=-1 on the disk's command line) would otherwise reboot into the firmware again.
+            Args = [.. tiny.Args, "-no-reboot"],
+            // The firmware's own words when it has nothing left to boot (seen once under heavy load: its UEFI shell
+            // failed to start with "Device Error"); it then waits for a key forever, so fail now with its console.
+            FailurePatterns = [.. tiny.FailurePatterns, "No bootable option or device was found"],
+        };
+    }
 
     /// <summary>The x86_64 tiny guest as the profile <c>tiny</c> (what the kit's own x86_64 tests boot).</summary>
     public static QemuProfile CreateTiny(string guestDirectory) => CreateTiny(guestDirectory, "x86_64", Tiny);

@@ -19,10 +19,13 @@ internal static class KvmProbe
     private static readonly Lazy<bool> DeviceUsable = new(ProbeDevice);
     private static readonly ConcurrentDictionary<string, bool> CpuUsable = new(StringComparer.Ordinal);
 
-    /// <summary>True when KVM can run a guest of <paramref name="arch"/> with the given QEMU binary.</summary>
+    /// <summary>
+    /// True when KVM can run a guest of <paramref name="arch"/>, the host's own architecture (the launch plan asks only
+    /// then), with the given QEMU binary.
+    /// </summary>
     public static bool IsUsable(string arch, Func<string> qemuBinary)
     {
-        if (HostArchitecture.Current != arch || !DeviceUsable.Value)
+        if (!DeviceUsable.Value)
         {
             return false;
         }

@@ -14,7 +14,7 @@ internal static partial class ProfileJsonReader
     [
         "arch", "machine", "memory", "smp", "accel", "kernel", "initrd", "append", "drives", "args", "console",
         "readyPattern", "failurePatterns", "prompt", "bootTimeoutSeconds", "shutdownTimeoutSeconds", "warmStart",
-        "runner", "containerImage", "network", "display",
+        "runner", "containerImage", "network", "display", "firmware",
     ];
 
     /// <summary>The fields of a drive object; the MSBuild <c>Drives</c> metadata takes the same names.</summary>
@@ -60,6 +60,9 @@ internal static partial class ProfileJsonReader
                     break;
                 case "accel":
                     profile = profile with { Accel = ProfileEnum.Parse<QemuAccelerator>(ctx.OneOf(property.Name, value, ProfileEnum.Names<QemuAccelerator>()), property.Name) };
+                    break;
+                case "firmware":
+                    profile = profile with { Firmware = ProfileEnum.Parse<QemuFirmware>(ctx.OneOf(property.Name, value, ProfileEnum.Names<QemuFirmware>()), property.Name) };
                     break;
                 case "kernel":
                     profile = profile with { Kernel = ctx.Path(property.Name, value, baseDirectory) };

@@ -43,6 +43,9 @@ public sealed record QemuProfile
     /// <summary>Accelerator: <c>auto</c> (KVM when <c>/dev/kvm</c> is usable, else TCG), <c>kvm</c> or <c>tcg</c>.</summary>
     public QemuAccelerator Accel { get; init; } = QemuAccelerator.Auto;
 
+    /// <summary>The firmware: <c>default</c> (QEMU's own) or <c>uefi</c> (OVMF / AAVMF as pflash; see <see cref="QemuFirmware"/>).</summary>
+    public QemuFirmware Firmware { get; init; } = QemuFirmware.Default;
+
     /// <summary>Absolute path of the kernel to boot directly (<c>-kernel</c>), if any.</summary>
     public string? Kernel { get; init; }
 

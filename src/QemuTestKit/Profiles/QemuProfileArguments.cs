@@ -33,6 +33,7 @@ internal static class QemuProfileArguments
             args.AddRange(["-smp", smp.ToString(CultureInfo.InvariantCulture)]);
         }
 
+        args.AddRange(UefiFirmware.CodeArguments(plan.Firmware));
         if (profile.Kernel is not null)
         {
             args.AddRange(["-kernel", profile.Kernel]);

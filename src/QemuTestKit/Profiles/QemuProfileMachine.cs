@@ -88,6 +88,7 @@ internal static class QemuProfileMachine
         }
 
         var machine = new QemuMachine(plan.Binary, options with { HostFiles = [.. plan.HostFiles, .. options.HostFiles] });
+        UefiFirmware.AttachVariables(machine, plan);
         if (plan.MachineType is not null)
         {
             machine.SetMachine(plan.MachineType);

@@ -34,7 +34,26 @@ internal sealed class TinyGuestVm : IAsyncDisposable
         return change is null ? profile : change(profile);
     }
 
+    /// <summary>Launches the profile's machine and waits for its ready marker and first prompt.</summary>
     public static async Task<TinyGuestVm> BootAsync(QemuProfile profile, CancellationToken cancellationToken)
+    {
+        TinyGuestVm vm = await LaunchAsync(profile, cancellationToken);
+        try
+        {
+            await vm.Console.WaitForAsync(profile.ReadyPattern!, profile.FailurePatterns, profile.BootTimeout, cancellationToken);
+            await vm.Console.WaitForAsync(profile.Prompt!, null, profile.BootTimeout, cancellationToken);
+            return vm;
+        }
+        catch
+        {
+            // The boot's own failure is the evidence; a kill that fails as well must not replace it.
+            await vm.Machine.KillAsync(CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    /// <summary>Launches the profile's machine (QMP ready, console configured) without waiting for the guest.</summary>
+    public static async Task<TinyGuestVm> LaunchAsync(QemuProfile profile, CancellationToken cancellationToken)
     {
         QemuMachine machine = QemuProfileMachine.Create(profile);
         var vm = new TinyGuestVm(profile, machine);
@@ -43,13 +62,10 @@ internal sealed class TinyGuestVm : IAsyncDisposable
             await machine.LaunchAsync(cancellationToken);
             vm._leaks.Record(machine);
             QemuProfileMachine.ConfigureConsole(profile, machine.Console);
-            await machine.Console.WaitForAsync(profile.ReadyPattern!, profile.FailurePatterns, profile.BootTimeout, cancellationToken);
-            await machine.Console.WaitForAsync(profile.Prompt!, null, profile.BootTimeout, cancellationToken);
             return vm;
         }
         catch
         {
-            // The boot's own failure is the evidence; a kill that fails as well must not replace it.
             await machine.KillAsync(CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
             throw;
         }

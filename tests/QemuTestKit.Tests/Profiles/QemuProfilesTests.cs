@@ -78,7 +78,7 @@ public sealed class QemuProfilesTests : IDisposable
     [InlineData("""{ "smp": "two" }""", "smp", "must be a positive integer, got the string \"two\"")]
     [InlineData("""{ "memry": "256M" }""", "memry", "is not a profile field")]
     [InlineData("""{ "memory": "lots" }""", "memory", "must be a size")]
-    [InlineData("""{ "accel": "hvf" }""", "accel", "must be one of \"auto\", \"kvm\", \"tcg\"")]
+    [InlineData("""{ "accel": "xen" }""", "accel", "must be one of \"auto\", \"kvm\", \"tcg\"")]
     [InlineData("""{ "readyPattern": "(" }""", "readyPattern", "is not a valid regular expression")]
     [InlineData("""{ "failurePatterns": ["ok", 3] }""", "failurePatterns[1]", "must be a string")]
     [InlineData("""{ "drives": [ { "format": "raw" } ] }""", "drives[0]", "needs exactly one of \"image\"")]
@@ -194,7 +194,7 @@ public sealed class QemuProfilesTests : IDisposable
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("fileonly").QemuBinary);
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("none").QemuBinary);
         Assert.Null(profiles.Get("arm").QemuBinary);
-        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny", "tiny-x86_64", "tiny-aarch64"], profiles.Names);
+        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny", "tiny-x86_64", "tiny-aarch64", "tiny-uefi", "tiny-uefi-x86_64", "tiny-uefi-aarch64"], profiles.Names);
     }
 
     [Fact]
@@ -223,7 +223,7 @@ public sealed class QemuProfilesTests : IDisposable
 
         QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("tiyn"));
 
-        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny, tiny-x86_64, tiny-aarch64.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny, tiny-x86_64, tiny-aarch64, tiny-uefi, tiny-uefi-x86_64, tiny-uefi-aarch64.", ex.Message, StringComparison.Ordinal);
         Assert.Contains("qemutestkit.manifest.json (absent)", ex.Message, StringComparison.Ordinal);
     }
 
