@@ -76,7 +76,7 @@ internal static class QmpArgumentWriter
         _ => JsonSerializer.SerializeToElement(value, value.GetType(), SerializerOptions),
     };
 
-    /// <summary>The seed's <c>conv_keys</c>: <c>_</c> becomes <c>-</c>, top level only.</summary>
+    /// <summary>QEMU's Python QEMUMachine's <c>conv_keys</c>: <c>_</c> becomes <c>-</c>, top level only.</summary>
     public static string Key(string key, bool convert) => convert && key.Contains('_', StringComparison.Ordinal) ? key.Replace('_', '-') : key;
 
     private static void WriteValue(Utf8JsonWriter writer, object? value)

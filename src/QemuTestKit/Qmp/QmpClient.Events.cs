@@ -8,7 +8,7 @@ namespace QemuTestKit.Qmp;
 // Events: one queue in arrival order, waiters that wake on arrival, and broadcast listeners.
 public sealed partial class QmpClient
 {
-    /// <summary>Removes and returns the oldest queued event, if any (the seed's <c>get_qmp_event(wait=False)</c>).</summary>
+    /// <summary>Removes and returns the oldest queued event, if any (QEMUMachine's <c>get_qmp_event(wait=False)</c>).</summary>
     public bool TryDequeueEvent([NotNullWhen(true)] out QmpEvent? ev)
     {
         lock (_eventLock)
@@ -34,7 +34,7 @@ public sealed partial class QmpClient
     public Task<QmpEvent> DequeueEventAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         WaitCoreAsync(filters: null, "any event", timeout, cancellationToken);
 
-    /// <summary>Removes and returns every queued event, oldest first (the seed's <c>get_qmp_events</c>).</summary>
+    /// <summary>Removes and returns every queued event, oldest first (QEMUMachine's <c>get_qmp_events</c>).</summary>
     public IReadOnlyList<QmpEvent> DequeueAllEvents()
     {
         lock (_eventLock)
@@ -46,7 +46,7 @@ public sealed partial class QmpClient
     }
 
     /// <summary>
-    /// Waits for the event <paramref name="name"/> whose message matches <paramref name="match"/> (the seed's
+    /// Waits for the event <paramref name="name"/> whose message matches <paramref name="match"/> (QEMUMachine's
     /// <c>event_wait</c>): already-queued events are searched first and the match is removed from the queue; events
     /// that arrive meanwhile and do not match stay queued in order.
     /// </summary>
@@ -68,7 +68,7 @@ public sealed partial class QmpClient
     }
 
     /// <summary>
-    /// Waits for the first event that matches any of <paramref name="events"/> (the seed's <c>events_wait</c>), queued
+    /// Waits for the first event that matches any of <paramref name="events"/> (QEMUMachine's <c>events_wait</c>), queued
     /// events first; see <see cref="WaitForEventAsync"/>.
     /// </summary>
     /// <exception cref="TimeoutException">No matching event within <paramref name="timeout"/>.</exception>

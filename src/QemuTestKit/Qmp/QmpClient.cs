@@ -214,7 +214,7 @@ public sealed partial class QmpClient : IAsyncDisposable
 
     /// <summary>
     /// Passes the file descriptor <paramref name="handle"/> to QEMU over SCM_RIGHTS (with one space byte, like the
-    /// seed's <c>send_fd_scm</c>). Follow it with <c>getfd</c> (<c>{"fdname": …}</c>) or <c>add-fd</c>, which take the
+    /// QEMUMachine's <c>send_fd_scm</c>). Follow it with <c>getfd</c> (<c>{"fdname": …}</c>) or <c>add-fd</c>, which take the
     /// descriptor QEMU received last. The handle stays open here: close it when QEMU has it.
     /// </summary>
     /// <exception cref="NotSupportedException">The connection is not a unix socket.</exception>

@@ -8,7 +8,7 @@ namespace QemuTestKit.Qmp;
 /// <remarks>
 /// A <see langword="null"/> match (or JSON <c>null</c> anywhere inside it) matches anything. For objects every
 /// key of the match must be present in the value and match recursively; extra keys in the value are ignored.
-/// Anything else (numbers, strings, booleans, arrays) must be equal as JSON. As in the seed, one cannot ask for
+/// Anything else (numbers, strings, booleans, arrays) must be equal as JSON. As in QEMU's Python QEMUMachine, one cannot ask for
 /// an explicit <c>null</c>.
 /// Examples: <c>{"foo": null}</c> matches <c>{"foo": {"bar": 1}}</c>; <c>{"foo": {"abc": null}}</c> does not
 /// match <c>{"foo": {"bar": 1}}</c>; <c>{"foo": {"rab": 2}}</c> matches <c>{"foo": {"bar": 1, "rab": 2}}</c>.
