@@ -252,7 +252,9 @@ public sealed class QemuProfilesTests : IDisposable
         Directory.CreateDirectory(deep);
 
         QemuProfileException missing = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory(deep, "x86_64", null));
-        Assert.Contains("run 'bash build/guest/build.sh'", missing.Message, StringComparison.Ordinal);
+        // A package user is told to add the guest package; a clone of the kit, how to build the guests.
+        Assert.Contains("<PackageReference Include=\"QemuTestKit.Guests\"", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("'bash build/guest/build.sh'", missing.Message, StringComparison.Ordinal);
 
         Directory.CreateDirectory(guest);
         File.WriteAllText(Path.Combine(guest, "guest.json"), "{}");
