@@ -80,6 +80,10 @@ internal static class BuiltInProfiles
             Firmware = QemuFirmware.Uefi,
             // snapshot=on: the VMs of a run share the image, and none may change it for the next.
             Drives = [new QemuDrive(disk) { Format = "raw", Interface = "virtio", Snapshot = true }],
+            // No NIC: with one, the firmware tries PXE and HTTP boot (IPv4 and IPv6, each with its own timeouts) before it
+            // falls back to its shell and startup.nsh, which costs minutes under TCG. An image that boots from the
+            // network, or wants a NIC, says so in its own profile.
+            Network = null,
             // A guest that panics (panic=-1 on the disk's command line) would otherwise reboot into the firmware again.
             Args = [.. tiny.Args, "-no-reboot"],
             // The firmware's own words when it has nothing left to boot (seen once under heavy load: its UEFI shell

@@ -50,7 +50,8 @@ public class TestTimeoutReachesVmCalls(QemuVm vm)
         }
         catch (Exception ex)
         {
-            ScenarioLog.Append($"TestTimeoutReachesVmCalls {what}={ex.GetType().Name}");
+            // TaskCanceledException is an OperationCanceledException too: the wait was cancelled, not timed out.
+            ScenarioLog.Append($"TestTimeoutReachesVmCalls {what}={(ex is OperationCanceledException ? "cancelled" : ex.GetType().Name)}");
             throw;
         }
     }
