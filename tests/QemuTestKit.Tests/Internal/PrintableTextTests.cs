@@ -1,7 +1,7 @@
 using System.Xml;
 using QemuTestKit.Qmp;
 
-namespace QemuTestKit.Xunit.Tests;
+namespace QemuTestKit.Tests.Internal;
 
 /// <summary>Text the kit puts into reports: printable in XML 1.0 and on a terminal, the evidence still readable.</summary>
 public sealed class PrintableTextTests
@@ -58,8 +58,6 @@ public sealed class PrintableTextTests
         { "QmpCommandException+reply", m => new QmpCommandException("human-monitor-command", "GenericError", m, default) },
         { "QemuProfileException", m => new QemuProfileException(m) },
         { "QemuProfileException+field", m => new QemuProfileException(m, "tiny", "append", "qemu-profiles.json") },
-        { "QemuVmFailureException", m => new QemuVmFailureException(m) },
-        { "QemuVmFailureException+inner", m => new QemuVmFailureException(m, null) },
     };
 
     [Theory]
