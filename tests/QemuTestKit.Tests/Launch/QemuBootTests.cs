@@ -100,7 +100,7 @@ public sealed class QemuBootTests : IDisposable
     {
         Assert.Equal(QemuRunner.Container, ProfileEnum.Parse<QemuRunner>("container", "field 'runner'"));
         Assert.Equal(QemuAccelerator.Kvm, ProfileEnum.Parse<QemuAccelerator>("kvm", "QEMUTESTKIT_ACCEL"));
-        Assert.Equal(["auto", "kvm", "tcg"], ProfileEnum.Names<QemuAccelerator>());
+        Assert.Equal(["auto", "kvm", "tcg", "hvf", "whpx"], ProfileEnum.Names<QemuAccelerator>());
 
         FormatException ex = Assert.Throws<FormatException>(() => ProfileEnum.Parse<QemuRunner>("docker", "field 'runner'"));
         Assert.Equal("field 'runner' is \"docker\"; allowed: \"local\", \"container\".", ex.Message);
