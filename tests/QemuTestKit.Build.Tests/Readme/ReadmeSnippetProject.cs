@@ -19,7 +19,7 @@ internal static partial class ReadmeSnippetProject
 {
     /// <summary>The names fragments may use without declaring them: what the prose around them says they are.</summary>
     public const string FragmentParameters =
-        "string kernel, string initrd, string image, byte[] bytes, ILogger logger, CancellationToken ct";
+        "string kernel, string initrd, string image, byte[] bytes, ILogger logger, QemuVm vm, CancellationToken ct";
 
     private const string FragmentUsings = """
         using System.Net;
