@@ -272,14 +272,7 @@ public sealed partial class QmpClient : IAsyncDisposable
             return value;
         }
 
-        string errorClass = "";
-        string description = response.GetRawText();
-        if (response.TryGetProperty("error", out JsonElement error) && error.ValueKind == JsonValueKind.Object)
-        {
-            errorClass = error.TryGetProperty("class", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
-            description = error.TryGetProperty("desc", out JsonElement d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : error.GetRawText();
-        }
-
+        (string errorClass, string description) = CommandMessage.ReadError(response);
         throw new QmpCommandException(command, errorClass, description, response);
     }
 

@@ -41,14 +41,6 @@ public sealed class TinyWarmStartTests : IDisposable
         _cache.Dispose();
     }
 
-    private async Task<WarmStartResult> LaunchAsync(QemuProfile profile, CancellationToken ct)
-    {
-        WarmStartResult result = await WarmStartCache.LaunchAsync(
-            profile,
-            machineOptions: null,
-            new WarmStartOptions { CacheDirectory = _cache.Path, Launched = _machines.Track },
-            ct);
-        _machines.Record(result.Machine);
-        return result;
-    }
+    private Task<WarmStartResult> LaunchAsync(QemuProfile profile, CancellationToken ct) =>
+        _machines.WarmLaunchAsync(profile, new WarmStartOptions { CacheDirectory = _cache.Path }, ct);
 }

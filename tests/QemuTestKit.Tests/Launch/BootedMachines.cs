@@ -36,6 +36,17 @@ internal sealed class BootedMachines : IDisposable
         }
     }
 
+    /// <summary>
+    /// Boots or restores <paramref name="profile"/> through warm start with <paramref name="options"/>, tracking every
+    /// machine it launches (a failed restore's too) and recording the one it returns.
+    /// </summary>
+    public async Task<WarmStartResult> WarmLaunchAsync(QemuProfile profile, WarmStartOptions options, CancellationToken ct)
+    {
+        WarmStartResult result = await WarmStartCache.LaunchAsync(profile, machineOptions: null, options with { Launched = Track }, ct);
+        Record(result.Machine);
+        return result;
+    }
+
     /// <summary>Shuts every running machine down, asserts each exited 0, then that nothing recorded is left.</summary>
     public async Task ShutdownAllAsync(CancellationToken ct)
     {

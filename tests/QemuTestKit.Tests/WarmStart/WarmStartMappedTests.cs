@@ -94,14 +94,6 @@ public sealed class WarmStartMappedTests : IDisposable
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct));
     }
 
-    private async Task<WarmStartResult> LaunchAsync(QemuProfile profile, bool mapMemory, CancellationToken ct)
-    {
-        WarmStartResult result = await WarmStartCache.LaunchAsync(
-            profile,
-            machineOptions: null,
-            new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, Launched = _machines.Track, MapMemory = mapMemory },
-            ct);
-        _machines.Record(result.Machine);
-        return result;
-    }
+    private Task<WarmStartResult> LaunchAsync(QemuProfile profile, bool mapMemory, CancellationToken ct) =>
+        _machines.WarmLaunchAsync(profile, new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, MapMemory = mapMemory }, ct);
 }

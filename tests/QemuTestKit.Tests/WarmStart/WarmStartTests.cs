@@ -253,17 +253,8 @@ public sealed class WarmStartTests : IDisposable
         _cache.Dispose();
     }
 
-    private async Task<WarmStartResult> LaunchAsync(QemuProfile profile, CancellationToken ct)
-    {
-        WarmStartResult result = await WarmStartCache.LaunchAsync(
-            profile,
-            machineOptions: null,
-            new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue, Launched = _machines.Track },
-            ct);
-        _machines.Record(result.Machine);
-
-        return result;
-    }
+    private Task<WarmStartResult> LaunchAsync(QemuProfile profile, CancellationToken ct) =>
+        _machines.WarmLaunchAsync(profile, new WarmStartOptions { CacheDirectory = _cache.Path, Progress = _progress.Enqueue }, ct);
 
     private static async Task<string?> StatusAsync(QemuMachine machine, CancellationToken ct) =>
         (await machine.Qmp.ExecuteAsync("query-status", cancellationToken: ct)).GetProperty("status").GetString();
