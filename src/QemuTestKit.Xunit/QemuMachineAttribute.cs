@@ -38,6 +38,13 @@ public sealed class QemuMachineAttribute(
     /// </summary>
     public bool Parallel { get; set; }
 
+    /// <summary>
+    /// Whether a VM that crashed (or, with <see cref="VmRestart.AfterFailure"/>, one whose test failed) is replaced by a
+    /// fresh one, booted the same way (warm start makes that cheap), before the class's next test. Default
+    /// <see cref="VmRestart.Never"/>. The replacement's artifacts go to a folder of its own (<c>&lt;class&gt;-vm2</c>, …).
+    /// </summary>
+    public VmRestart Restart { get; set; }
+
     // An attribute does not know the class it decorates, so the declaration site names the class's own collection:
     // deterministic from build to build, which keeps test IDs stable.
     string ICollectionAttribute.Name => Parallel

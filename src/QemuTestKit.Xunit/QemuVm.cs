@@ -33,6 +33,8 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
     private Exception? _bootException;
     private string? _death;
     private string? _lastFinishedTest;
+    private Assembly? _testAssembly;
+    private QemuMachineAttribute? _attribute;
 
     /// <summary>The running machine (the port of QEMU's Python <c>QEMUMachine</c>).</summary>
     /// <exception cref="QemuVmFailureException">The VM did not boot, or it is gone.</exception>
@@ -80,12 +82,21 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
             return;
         }
 
-        _artifacts = new VmArtifacts(ArtifactsLocation.ForClass(_className));
+        _testAssembly = testClass.Assembly;
+        _attribute = attribute;
+        await StartVmAsync(ArtifactsLocation.ForClass(_className), context.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Boots the class's VM with its artifacts in <paramref name="artifactsDirectory"/>; a failure is stored for the tests.</summary>
+    private async Task StartVmAsync(string artifactsDirectory, CancellationToken cancellationToken)
+    {
+        string profileName = _attribute!.Profile;
+        _artifacts = new VmArtifacts(artifactsDirectory);
         _report = new VmFailureReport(_className, _artifacts);
         try
         {
             _artifacts.Reset();
-            await BootAsync(testClass.Assembly, attribute.Profile, context.CancellationToken).ConfigureAwait(false);
+            await BootAsync(_testAssembly!, profileName, cancellationToken).ConfigureAwait(false);
             ShareWithReport();
         }
         catch (Exception ex)
@@ -95,7 +106,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
             ShareWithReport();
             _bootException = ex;
             await StopAfterBootFailureAsync().ConfigureAwait(false);
-            _bootFailure = _report.BootFailed(attribute.Profile, ex);
+            _bootFailure = _report.BootFailed(profileName, ex);
             Progress($"boot failed after {Seconds(_log.Elapsed)}: {VmBootLog.FirstLine(ex.Message)}");
             _artifacts.Write(VmArtifacts.Summary, _bootFailure);
         }
@@ -113,6 +124,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         _lease = await VmLimiter.AcquireAsync(testAssembly, cancellationToken).ConfigureAwait(false);
+        await PrepareKeepAsync(cancellationToken).ConfigureAwait(false);
 
         // Decided once: the boot line says what QEMU really runs, and the boot runs exactly this plan.
         QemuLaunchPlan plan = QemuLaunchPlan.Resolve(profile);
@@ -125,7 +137,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
             new QemuBootOptions
             {
                 // QEMU writes its own output to <LogDir>/<Name>.log as it runs: straight into the artifacts folder.
-                Machine = new QemuMachineOptions
+                Machine = WithKeep(new QemuMachineOptions
                 {
                     Name = VmArtifacts.MachineName,
                     LogDir = _artifacts!.Directory,
@@ -133,7 +145,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 
                     // Calls made without a token follow the test that makes them (timeouts, cancel): vm.Qmp, vm.Console.
                     AmbientCancellation = static () => TestContext.Current.CancellationToken,
-                },
+                }),
                 Progress = Progress,
                 MachineCreated = machine => _machine = machine,
                 Launched = machine =>
@@ -151,10 +163,12 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
             : profile.ReadyPattern is null
             ? $"'{profile.Name}' ready in {Seconds(BootTime)}"
             : $"'{profile.Name}' booted to /{profile.ReadyPattern}/ in {Seconds(BootTime)}");
+        AnnounceKeep();
     }
 
-    ValueTask INotifyTestLifecycleAsync.OnTestStartingAsync(IXunitTest test)
+    async ValueTask INotifyTestLifecycleAsync.OnTestStartingAsync(IXunitTest test)
     {
+        await ReplaceIfDueAsync().ConfigureAwait(false);
         if (_bootFailure is not null)
         {
             Attach(test);
@@ -171,6 +185,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         {
             // Checked here as well as when a test finishes: a VM that died in between is not the next test's doing.
             _death = _report.DiedBetween(_lastFinishedTest, test.TestDisplayName);
+            _death += RestartNote(_death);
             Progress(_death);
             _death += "\n" + _report.Evidence();
             WriteSummary(_death);
@@ -179,7 +194,6 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         _log.ShowOnce();
-        return default;
     }
 
     async ValueTask INotifyTestLifecycleAsync.OnTestFinishedAsync(IXunitTest test)
@@ -187,6 +201,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         if (FinishTest(test))
         {
             await AttachScreenshotAsync(test).ConfigureAwait(false);
+            await AfterFailedTestAsync(test).ConfigureAwait(false);
         }
     }
 
@@ -203,6 +218,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         {
             int? exitCode = _machine.ExitCode;
             _death = _report.DiedDuring(test.TestDisplayName);
+            _death += exitCode == 0 ? "" : RestartNote(_death);
             Progress(_death);
             _death += "\n" + _report.Evidence();
             WriteSummary(_death);
@@ -220,6 +236,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         if (TestContext.Current.TestState?.Result == TestResult.Failed)
         {
             Attach(test);
+            NoteFailureForKeep();
             return true;
         }
 
@@ -231,13 +248,14 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         QemuVmFailureException? failure = null;
         try
         {
-            if (_machine is not null && _bootFailure is null)
+            if (_machine is not null && _bootFailure is null && !await TryKeepAsync().ConfigureAwait(false))
             {
                 failure = await ShutdownAsync(_machine, _profile!).ConfigureAwait(false);
             }
         }
         finally
         {
+            DropKeptDirectory();
             if (_machine is not null)
             {
                 WriteArtifacts();

@@ -12,6 +12,9 @@ namespace QemuTestKit;
 internal static unsafe partial class Libc
 {
     public const int SIGKILL = 9;
+
+    public const int SIGTERM = 15;
+
     public const int SIGSTOP = 19;
     public const int SIGCONT = 18;
     public const int EINTR = 4;

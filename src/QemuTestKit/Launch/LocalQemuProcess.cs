@@ -17,6 +17,7 @@ internal sealed class LocalQemuProcess : IQemuProcess
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly OrphanWatchdog? _watchdog;
     private bool _reaped;
+    private bool _detached;
 
     public LocalQemuProcess(int pid, OrphanWatchdog? watchdog = null)
     {
@@ -51,6 +52,37 @@ internal sealed class LocalQemuProcess : IQemuProcess
     }
 
     public DnsEndPoint ResolveTcpEndpoint(int port) => new("127.0.0.1", port);
+
+    /// <summary>
+    /// Removes the orphan guard on purpose (a kept VM): the watchdog is killed and reaped before its pipe is closed, so
+    /// the end of the pipe reaches nobody and QEMU outlives this process. Started without the parent-death signal
+    /// (<see cref="QemuLaunchSpec.Detachable"/>), nothing else kills it. Returns false when QEMU has exited already.
+    /// </summary>
+    public unsafe bool Detach()
+    {
+        lock (_gate)
+        {
+            if (_reaped)
+            {
+                return false;
+            }
+
+            if (_watchdog is { } watchdog && !_detached)
+            {
+                // Our own unreaped child: its pid cannot have been recycled.
+                _ = Libc.kill(watchdog.Pid, Libc.SIGKILL);
+                int status;
+                while (Libc.waitpid(watchdog.Pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR)
+                {
+                }
+
+                _ = Libc.close(watchdog.WriteFd);
+            }
+
+            _detached = true;
+            return true;
+        }
+    }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
@@ -110,9 +142,9 @@ internal sealed class LocalQemuProcess : IQemuProcess
 
     private unsafe void ReapWatchdog()
     {
-        if (_watchdog is not { } watchdog)
+        if (_watchdog is not { } watchdog || _detached)
         {
-            return;
+            return; // none, or reaped and closed by Detach
         }
 
         // Killed with the group above (or, if it escaped that, ended by the end-of-file of its pipe): reap it.

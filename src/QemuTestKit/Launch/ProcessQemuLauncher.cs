@@ -56,8 +56,9 @@ public sealed class ProcessQemuLauncher : IQemuLauncher
             + "Check the QEMU binary path (install QEMU with 'apt-get install qemu-system-x86', or set QEMU_BINARY).",
             exitCode: null, commandLine, output: "");
 
-        List<string> argv = [.. OrphanGuard.Prefix];
-        if (!OrphanGuard.IsAvailable)
+        // A detachable QEMU gets no parent-death signal (nothing can take it back); the watchdog below still guards it.
+        List<string> argv = spec.Detachable ? [] : [.. OrphanGuard.Prefix];
+        if (!OrphanGuard.IsAvailable && !spec.Detachable)
         {
             MachineLog.NoOrphanGuard(_logger);
         }

@@ -59,4 +59,10 @@ public sealed record QemuLaunchSpec
 
     /// <summary>Environment variables to set (a <see langword="null"/> value removes one) on top of this process's environment.</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>
+    /// QEMU may be detached to outlive this process (<see cref="QemuMachineOptions.Detachable"/>): a local launcher then
+    /// guards it with a guard it can remove (the watchdog), not the parent-death signal, which cannot be undone.
+    /// </summary>
+    public bool Detachable { get; init; }
 }

@@ -15,6 +15,34 @@ internal static class MachineCommandLine
     /// <param name="DeviceType">The device to attach (e.g. <c>isa-serial</c>), or <see langword="null"/> for <c>-serial</c>.</param>
     internal sealed record ConsoleChardev(string? UnixPath, string ListenHost, int Port, string? DeviceType);
 
+    /// <summary>Sockets QEMU serves for a person or another process (a kept VM, a debugger).</summary>
+    /// <param name="QmpPath">A second QMP monitor, served (a detachable machine); <see langword="null"/> for none.</param>
+    /// <param name="GdbPath">The gdb stub's socket; <see langword="null"/> for no stub.</param>
+    /// <param name="Halt">Start with the CPUs stopped (<c>-S</c>) until a debugger or QMP <c>cont</c> continues them.</param>
+    internal sealed record ServedSockets(string? QmpPath, string? GdbPath, bool Halt);
+
+    /// <summary>The arguments for <paramref name="served"/>: a served QMP monitor, the gdb stub on a unix socket (no port race), <c>-S</c>.</summary>
+    public static List<string> ServedArgs(ServedSockets served)
+    {
+        List<string> args = [];
+        if (served.QmpPath is not null)
+        {
+            args.AddRange(["-chardev", "socket,id=qmp-served," + QemuOptionValue.Pair("path", served.QmpPath) + ",server=on,wait=off", "-mon", "chardev=qmp-served,mode=control"]);
+        }
+
+        if (served.GdbPath is not null)
+        {
+            args.AddRange(["-chardev", "socket,id=gdb0," + QemuOptionValue.Pair("path", served.GdbPath) + ",server=on,wait=off", "-gdb", "chardev:gdb0"]);
+        }
+
+        if (served.Halt)
+        {
+            args.Add("-S");
+        }
+
+        return args;
+    }
+
     /// <summary>
     /// The base arguments. <paramref name="connectBack"/>: QEMU connects to a QMP socket the machine listens on
     /// (otherwise QEMU listens, <c>server=on,wait=off</c>).

@@ -23,6 +23,9 @@ internal sealed class MachineDirectories(string name, string? baseTempDir, strin
     /// <summary>The configured socket folder, else the short one if it was needed, else the temp folder.</summary>
     public string SockDir => sockDir ?? _shortSockDir ?? TempDir;
 
+    /// <summary>Whether the socket folder was configured (the machine never removes it).</summary>
+    public bool SockDirConfigured => sockDir is not null;
+
     /// <summary>The configured log folder, else the temp folder.</summary>
     public string LogDir => logDir ?? TempDir;
 

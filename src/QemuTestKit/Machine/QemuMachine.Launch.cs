@@ -68,6 +68,7 @@ public sealed partial class QemuMachine
             ? new MachineCommandLine.ConsoleChardev(consoleUnixPath, _launcher.QemuListenHost, consolePort, _consoleDeviceType)
             : null;
         List<string> baseArgs = MachineCommandLine.BaseArgs(monitor, connectBack, _machine, _consoleIndex, console);
+        baseArgs.AddRange(MachineCommandLine.ServedArgs(ServedSockets()));
         var spec = new QemuLaunchSpec
         {
             Wrapper = _wrapper,
@@ -84,6 +85,7 @@ public sealed partial class QemuMachine
             ConsolePath = consoleUnixPath,
             InheritedFileDescriptors = [.. _inheritedFds],
             Environment = _environment,
+            Detachable = _detachable,
         };
         _fullArgs = spec.CommandLine;
         LaunchSpec = spec;

@@ -60,6 +60,8 @@ public sealed partial class QemuMachine : IAsyncDisposable
     private string? _consoleDeviceType;
     private bool _userKilled;
     private bool _quitIssued;
+    private readonly bool _detachable;
+    private readonly QemuGdbStub _gdbStub;
 
     /// <summary>Creates a machine for <paramref name="binary"/> (a path, or a name found on PATH); QEMU starts at <see cref="LaunchAsync"/>.</summary>
     public QemuMachine(string binary, QemuMachineOptions? options = null)
@@ -80,6 +82,8 @@ public sealed partial class QemuMachine : IAsyncDisposable
         _dirs = new MachineDirectories(Name, options.BaseTempDir, options.SockDir, options.LogDir, _logger);
         _launcher = options.Launcher ?? ProcessQemuLauncher.Default;
         _environment = options.Environment;
+        _detachable = options.Detachable;
+        _gdbStub = options.GdbStub;
     }
 
     /// <summary>The prefix of this machine's socket and log file names.</summary>

@@ -70,4 +70,18 @@ public sealed record QemuMachineOptions
     /// their timeouts.
     /// </summary>
     public Func<CancellationToken>? AmbientCancellation { get; init; }
+
+    /// <summary>
+    /// Lets <see cref="QemuMachine.DetachAsync"/> leave QEMU running after this process ends (keeping a failed VM to
+    /// look at): QEMU is started without the parent-death signal (the watchdog guard stays until the detach removes it)
+    /// and with a second QMP monitor that QEMU serves (<c>{Name}-qmp.sock</c>), which a new process can connect to.
+    /// Default <see langword="false"/>.
+    /// </summary>
+    public bool Detachable { get; init; }
+
+    /// <summary>
+    /// QEMU's gdb stub on a private unix socket (<see cref="QemuMachine.GdbSocketPath"/>): <see cref="QemuGdbStub.Halt"/>
+    /// also starts the CPUs stopped (<c>-S</c>) until a debugger (or QMP <c>cont</c>) continues them. Default off.
+    /// </summary>
+    public QemuGdbStub GdbStub { get; init; }
 }

@@ -105,6 +105,21 @@ public sealed class ScenarioProject : IAsyncLifetime
         IReadOnlyList<string> extraArguments,
         CancellationToken cancellationToken = default)
     {
+        (ScenarioResult result, List<int> leftovers) = await RunLeavingAsync(classes, environment, extraArguments, cancellationToken);
+        Assert.True(leftovers.Count == 0, $"QEMU processes of the scenario run are still running: {string.Join(", ", leftovers)}\n{result.Output}");
+        return result;
+    }
+
+    /// <summary>
+    /// Runs the given classes and returns the QEMU processes of the run still running after it (kept VMs): the caller
+    /// must stop every one of them.
+    /// </summary>
+    public async Task<(ScenarioResult Result, List<int> Leftovers)> RunLeavingAsync(
+        IEnumerable<string> classes,
+        IReadOnlyDictionary<string, string?>? environment,
+        IReadOnlyList<string> extraArguments,
+        CancellationToken cancellationToken = default)
+    {
         string run = Guid.NewGuid().ToString("N");
         string runDirectory = Directory.CreateDirectory(Path.Combine(_root, run)).FullName;
         string log = Path.Combine(runDirectory, "scenario.log");
@@ -115,6 +130,10 @@ public sealed class ScenarioProject : IAsyncLifetime
             ["QTK_SCENARIO_RUN"] = run,
         };
         env.TryAdd("QEMUTESTKIT_MAX_VMS", null);
+
+        // Nothing is kept or debugged unless a test asks (a developer's own settings must not leak into scenarios).
+        env.TryAdd("QEMUTESTKIT_KEEP", null);
+        env.TryAdd("QEMUTESTKIT_GDB", null);
 
         // Scenarios boot cold unless a test turns warm start on, and never touch the user's warm-start cache.
         env.TryAdd("QEMUTESTKIT_WARMSTART", "0");
@@ -130,14 +149,12 @@ public sealed class ScenarioProject : IAsyncLifetime
 
         (int exitCode, string output) = await RunProcessAsync(args, env, RunTimeout, cancellationToken);
         List<int> leftovers = QemuProcessesOfRun(run);
-        Assert.True(leftovers.Count == 0, $"QEMU processes of the scenario run are still running: {string.Join(", ", leftovers)}\n{output}");
-
         string[] lines = File.Exists(log) ? File.ReadAllLines(log) : [];
-        return new ScenarioResult(exitCode, output, lines, results);
+        return (new ScenarioResult(exitCode, output, lines, results), leftovers);
     }
 
     /// <summary>QEMU processes whose environment carries this run's marker (QEMU inherits the test process's environment).</summary>
-    private static List<int> QemuProcessesOfRun(string run)
+    public static List<int> QemuProcessesOfRun(string run)
     {
         var found = new List<int>();
         byte[] marker = Encoding.UTF8.GetBytes("QTK_SCENARIO_RUN=" + run);

@@ -1,0 +1,65 @@
+using System.Reflection;
+
+namespace QemuTestKit.Xunit;
+
+/// <summary>
+/// Decides once per test process whether VMs are kept after their class: <c>QEMUTESTKIT_KEEP</c> (<c>failed</c>,
+/// <c>always</c>, <c>never</c>; <c>clean</c> removes the VMs earlier runs kept, then keeps none), else
+/// <see cref="QemuKeepVmsAttribute"/> on the test assembly, else never.
+/// </summary>
+internal static class KeepSetting
+{
+    public const string EnvironmentVariable = "QEMUTESTKIT_KEEP";
+
+    private static readonly SemaphoreSlim s_cleanGate = new(1, 1);
+    private static bool s_cleaned;
+
+    /// <summary>The setting for <paramref name="testAssembly"/>; <c>clean</c> removes earlier runs' kept VMs the first time.</summary>
+    /// <exception cref="InvalidOperationException">The variable holds something else; the message lists the values.</exception>
+    public static async Task<VmKeep> ResolveAsync(Assembly testAssembly, Action<string> progress, CancellationToken cancellationToken)
+    {
+        string? value = Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim();
+        switch (value?.ToLowerInvariant())
+        {
+            case null or "":
+                return testAssembly.GetCustomAttribute<QemuKeepVmsAttribute>()?.Keep ?? VmKeep.Never;
+            case "never" or "0" or "false":
+                return VmKeep.Never;
+            case "failed":
+                return VmKeep.Failed;
+            case "always":
+                return VmKeep.Always;
+            case "clean":
+                await CleanOnceAsync(progress, cancellationToken).ConfigureAwait(false);
+                return VmKeep.Never;
+            default:
+                throw new InvalidOperationException(
+                    $"{EnvironmentVariable}='{value}' is not a keep setting: use failed (keep the VM of a class with a failed test), "
+                    + "always, never, or clean (remove the VMs earlier runs kept).");
+        }
+    }
+
+    private static async Task CleanOnceAsync(Action<string> progress, CancellationToken cancellationToken)
+    {
+        await s_cleanGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (s_cleaned)
+            {
+                return;
+            }
+
+            foreach (KeptVm vm in KeptVms.List())
+            {
+                await KeptVms.RemoveAsync(vm, cancellationToken).ConfigureAwait(false);
+                progress($"removed the VM {vm.Description} kept at {vm.KeptAtUtc:u} (pid {vm.Pid}, {vm.Directory}) ({EnvironmentVariable}=clean)");
+            }
+
+            s_cleaned = true;
+        }
+        finally
+        {
+            s_cleanGate.Release();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using QemuTestKit.Xunit;
+
+namespace Scenarios;
+
+// Scenarios of "when a test fails": restart after a crash, keeping a failed VM.
+
+[QemuMachine("tiny", Restart = VmRestart.AfterCrash)]
+public class RestartAfterCrash(QemuVm vm)
+{
+    private static int s_killed;
+
+    [Fact(Timeout = 180_000)]
+    public Task First() => KillOnceOrReportAsync(nameof(First), TestContext.Current.CancellationToken);
+
+    [Fact(Timeout = 180_000)]
+    public Task Second() => KillOnceOrReportAsync(nameof(Second), TestContext.Current.CancellationToken);
+
+    // Whichever test runs first kills QEMU (and fails for it); the other must run on a new VM and pass.
+    private async Task KillOnceOrReportAsync(string test, CancellationToken cancellationToken)
+    {
+        int pid = vm.Machine.Pid ?? throw new InvalidOperationException("no pid");
+        if (Interlocked.Exchange(ref s_killed, 1) == 0)
+        {
+            ScenarioLog.Append($"RestartAfterCrash {test} kills {pid}");
+            ScenarioLog.Signal(pid, ScenarioLog.SigKill);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromSeconds(60));
+            while (vm.Machine.IsRunning)
+            {
+                await Task.Delay(50, deadline.Token);
+            }
+
+            return;
+        }
+
+        string uname = await vm.Console.RunAsync("uname -s", cancellationToken: cancellationToken);
+        bool noted = TestContext.Current.TestOutputHelper?.Output.Contains("this test runs on a new VM (#2", StringComparison.Ordinal) == true;
+        ScenarioLog.Append($"RestartAfterCrash {test} runs pid={pid} vm={vm.VmNumber} uname={uname.Trim()} noted={noted} artifacts={vm.ArtifactsDirectory}");
+    }
+}
+
+[QemuMachine("tiny")]
+public class KeptOnFailure(QemuVm vm)
+{
+    [Fact(Timeout = 180_000)]
+    public async Task Fails_after_leaving_a_marker()
+    {
+        await vm.Console.RunAsync("echo kept-marker > /tmp/marker", cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioLog.Append($"KeptOnFailure pid={vm.Machine.Pid}");
+        Assert.Fail("deliberate failure: the VM should be kept");
+    }
+}
