@@ -30,6 +30,22 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
     {
         await machine.LaunchAsync(cancellationToken).ConfigureAwait(false);
         options.Launched?.Invoke(machine);
+        if (machine.GdbSocketPath is { } gdb)
+        {
+            options.Progress?.Invoke($"gdb stub: gdb -ex 'target remote {gdb}'");
+        }
+    }
+
+    /// <summary>
+    /// A QEMU started halted for a debugger: waits, without the boot timeout, until the debugger (or QMP <c>cont</c>)
+    /// lets the CPUs run; the boot timeout starts after that.
+    /// </summary>
+    private async Task WaitForDebuggerAsync(QemuMachine machine, CancellationToken cancellationToken)
+    {
+        options.Progress?.Invoke(
+            $"QEMU is halted at the first instruction for gdb; the boot waits (no boot timeout) until it continues: gdb -ex 'target remote {machine.GdbSocketPath}' (then 'continue' or 'detach')");
+        await machine.Qmp.WaitForEventAsync("RESUME", timeout: null, cancellationToken: cancellationToken).ConfigureAwait(false);
+        options.Progress?.Invoke("the debugger let the CPUs run; booting");
     }
 
     /// <summary>
@@ -45,6 +61,12 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
         try
         {
             await LaunchAsync(machine, cancellationToken).ConfigureAwait(false);
+            if (machine.HaltedForDebugger)
+            {
+                await WaitForDebuggerAsync(machine, cancellationToken).ConfigureAwait(false);
+                started.Restart();
+            }
+
             if (Profile.Console is not null)
             {
                 QemuProfileMachine.ConfigureConsole(Profile, machine.Console);

@@ -50,7 +50,13 @@ public static class QemuBoot
         ArgumentNullException.ThrowIfNull(plan);
         TimeSpan timeout = plan.Profile.BootTimeout;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
+
+        // Halted for a debugger, the boot waits for a person: each wait after the debugger continues has the boot timeout.
+        if (plan.GdbStub != QemuGdbStub.Halt)
+        {
+            deadline.CancelAfter(timeout);
+        }
+
         try
         {
             return await RunAsync(plan, options ?? new QemuBootOptions(), deadline.Token).ConfigureAwait(false);

@@ -1,6 +1,6 @@
 namespace QemuTestKit;
 
-/// <summary>Whether QEMU serves its gdb stub (<see cref="QemuMachineOptions.GdbStub"/>, profile option <c>"gdb"</c>, <c>QEMUTESTKIT_GDB</c>).</summary>
+/// <summary>Whether QEMU serves its gdb stub (<c>QemuMachineOptions.GdbStub</c>, profile option <c>"gdb"</c>, <c>QEMUTESTKIT_GDB</c>).</summary>
 public enum QemuGdbStub
 {
     /// <summary>No gdb stub (the default).</summary>

@@ -18,6 +18,9 @@ internal sealed class QemuHost(
     string? architecture = null,
     Func<string, bool>? fileExists = null)
 {
+    /// <summary>The environment variable that turns QEMU's gdb stub on for a whole run: <c>1</c>/<c>on</c>, <c>halt</c>, or <c>0</c>/<c>off</c>.</summary>
+    public const string GdbEnvironmentVariable = "QEMUTESTKIT_GDB";
+
     /// <summary>This host: <see cref="QemuBinaryLocator"/>, <see cref="KvmProbe"/> and <c>QEMUTESTKIT_ACCEL</c>.</summary>
     public static QemuHost Current { get; } = new(
         QemuBinaryLocator.Resolve,
@@ -36,6 +39,12 @@ internal sealed class QemuHost(
 
     /// <summary>The value of <c>QEMUTESTKIT_ACCEL</c>, if set.</summary>
     public string? AcceleratorOverride => acceleratorOverride();
+
+    /// <summary>The value of <c>QEMUTESTKIT_GDB</c>, if set (tests of the plan set <see cref="GdbOverrideForTests"/> instead).</summary>
+    public string? GdbOverride => GdbOverrideForTests ?? Environment.GetEnvironmentVariable(GdbEnvironmentVariable);
+
+    /// <summary>A fake <c>QEMUTESTKIT_GDB</c> for tests.</summary>
+    public string? GdbOverrideForTests { get; init; }
 
     /// <summary>Whether a file exists on this host (firmware files).</summary>
     public bool FileExists(string path) => fileExists is null ? File.Exists(path) : fileExists(path);

@@ -19,6 +19,9 @@ public sealed record QemuLaunchPlan
         Drives = WithIds(profile.Drives);
     }
 
+    /// <summary>QEMU's gdb stub: the profile's <c>"gdb"</c>, or <c>QEMUTESTKIT_GDB</c> for a whole run.</summary>
+    public QemuGdbStub GdbStub { get; private init; }
+
     /// <summary>The profile this plan was resolved from.</summary>
     public QemuProfile Profile { get; internal init; }
 
@@ -97,12 +100,28 @@ public sealed record QemuLaunchPlan
             // The firmware files are this host's: the launcher makes HostFiles visible to QEMU in the container.
             string inImage = profile.QemuBinary is { Length: > 0 } named ? Path.GetFileName(named) : "qemu-system-" + profile.Arch;
             return new QemuLaunchPlan(
-                profile, QemuRunner.Container, inImage, profile.Accel == QemuAccelerator.Kvm ? QemuAccelerator.Kvm : QemuAccelerator.Tcg, DecideFirmware(profile, null, host));
+                profile, QemuRunner.Container, inImage, profile.Accel == QemuAccelerator.Kvm ? QemuAccelerator.Kvm : QemuAccelerator.Tcg, DecideFirmware(profile, null, host))
+            { GdbStub = DecideGdbStub(profile, host) };
         }
 
         string binary = host.ResolveBinary(profile);
-        return new QemuLaunchPlan(profile, QemuRunner.Local, binary, DecideAccelerator(profile, binary, host), DecideFirmware(profile, binary, host));
+        return new QemuLaunchPlan(profile, QemuRunner.Local, binary, DecideAccelerator(profile, binary, host), DecideFirmware(profile, binary, host))
+        { GdbStub = DecideGdbStub(profile, host) };
     }
+
+    /// <summary><c>QEMUTESTKIT_GDB</c> (<c>1</c>/<c>on</c>/<c>true</c>, <c>halt</c>, <c>0</c>/<c>off</c>/<c>false</c>) wins over the profile's <c>"gdb"</c>.</summary>
+    /// <exception cref="QemuProfileException">The variable holds something else.</exception>
+    private static QemuGdbStub DecideGdbStub(QemuProfile profile, QemuHost host) =>
+        host.GdbOverride?.Trim().ToLowerInvariant() switch
+        {
+            null or "" => profile.Gdb,
+            "1" or "on" or "true" => QemuGdbStub.On,
+            "halt" => QemuGdbStub.Halt,
+            "0" or "off" or "false" => QemuGdbStub.Off,
+            string other => throw new QemuProfileException(
+                $"{QemuHost.GdbEnvironmentVariable}='{other}' is not a gdb setting: use 1 (the stub on), halt (the stub on, CPUs stopped until gdb continues) or 0.",
+                profile.Name, "gdb", profile.Source),
+        };
 
     /// <summary>The one place a drive's default id is decided: by position, so it is the same on every run.</summary>
     internal static QemuDrive[] WithIds(IReadOnlyList<QemuDrive> drives) =>

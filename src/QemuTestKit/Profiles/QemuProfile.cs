@@ -49,6 +49,16 @@ public sealed record QemuProfile
     /// <summary>Absolute path of the kernel to boot directly (<c>-kernel</c>), if any.</summary>
     public string? Kernel { get; init; }
 
+    /// <summary>QEMU's gdb stub on a private unix socket (<c>"gdb": true</c> or <c>"halt"</c>); <c>QEMUTESTKIT_GDB</c> overrides it.</summary>
+    public QemuGdbStub Gdb { get; init; }
+
+    /// <summary>
+    /// Evidence a failed test collects from the still-running VM (<c>"onFailure"</c>): <c>dump-guest-memory</c> (an ELF
+    /// core of the guest's memory in the artifacts folder) and HMP commands such as <c>info registers</c> or
+    /// <c>info mtree</c>, whose output is attached.
+    /// </summary>
+    public IReadOnlyList<string> OnFailure { get; init; } = [];
+
     /// <summary>Absolute path of the initial ramdisk (<c>-initrd</c>), if any.</summary>
     public string? Initrd { get; init; }
 

@@ -87,7 +87,11 @@ internal static class QemuProfileMachine
             options = options with { Launcher = factory.Create(plan, options.Logger) };
         }
 
-        var machine = new QemuMachine(plan.Binary, options with { HostFiles = [.. plan.HostFiles, .. options.HostFiles] });
+        var machine = new QemuMachine(plan.Binary, options with
+        {
+            HostFiles = [.. plan.HostFiles, .. options.HostFiles],
+            GdbStub = options.GdbStub == QemuGdbStub.Off ? plan.GdbStub : options.GdbStub,
+        });
         UefiFirmware.AttachVariables(machine, plan);
         if (plan.MachineType is not null)
         {

@@ -35,7 +35,9 @@ internal sealed class WarmStartLauncher(
 
     public async Task<WarmStartResult> RunAsync(CancellationToken cancellationToken)
     {
-        if (WarmStartCache.DisabledReason(profile, options.Enabled) is { } off)
+        // A debugger wants to see this boot (and a restore would skip where it halts): gdb means a cold boot.
+        string? gdb = boot.Plan.GdbStub == QemuGdbStub.Off ? null : "the gdb stub is on (a debugger sees a cold boot)";
+        if ((gdb ?? WarmStartCache.DisabledReason(profile, options.Enabled)) is { } off)
         {
             (QemuMachine machine, TimeSpan ready) = await boot.ColdAsync(null, cancellationToken).ConfigureAwait(false);
             return new WarmStartResult(machine, WarmStartMode.Cold, ready) { Detail = off };
