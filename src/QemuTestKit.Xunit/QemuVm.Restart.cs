@@ -1,3 +1,4 @@
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
 using Xunit;
 using Xunit.v3;
