@@ -202,6 +202,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         if (FinishTest(test))
         {
             await AttachScreenshotAsync(test).ConfigureAwait(false);
+            await CollectEvidenceAsync(test).ConfigureAwait(false);
             await AfterFailedTestAsync(test).ConfigureAwait(false);
         }
     }

@@ -13,7 +13,7 @@ internal static partial class ProfileJsonReader
     [
         "arch", "machine", "memory", "smp", "accel", "kernel", "initrd", "append", "drives", "args", "console",
         "readyPattern", "failurePatterns", "prompt", "bootTimeoutSeconds", "shutdownTimeoutSeconds", "warmStart",
-        "runner", "containerImage", "network", "display", "firmware",
+        "runner", "containerImage", "network", "display", "firmware", "gdb", "onFailure",
     ];
 
     public static QemuProfile Read(
@@ -112,6 +112,12 @@ internal static partial class ProfileJsonReader
                     break;
                 case "display":
                     profile = profile with { Display = ProfileEnum.Parse<QemuDisplay>(ctx.OneOf(property.Name, value, ProfileEnum.Names<QemuDisplay>()), property.Name) };
+                    break;
+                case "gdb":
+                    profile = profile with { Gdb = ReadGdb(ctx, value) };
+                    break;
+                case "onFailure":
+                    profile = profile with { OnFailure = ReadOnFailure(ctx, value) };
                     break;
                 default:
                     throw ctx.Error(property.Name, $"is not a profile field; known fields: {string.Join(", ", KnownFields)}");

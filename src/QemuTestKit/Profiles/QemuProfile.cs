@@ -52,6 +52,9 @@ public sealed record QemuProfile
     /// <summary>QEMU's gdb stub on a private unix socket (<c>"gdb": true</c> or <c>"halt"</c>); <c>QEMUTESTKIT_GDB</c> overrides it.</summary>
     public QemuGdbStub Gdb { get; init; }
 
+    /// <summary>The <see cref="OnFailure"/> item that dumps the guest's memory (QMP <c>dump-guest-memory</c>, ELF); every other item is an HMP <c>info</c> command.</summary>
+    public const string DumpGuestMemory = "dump-guest-memory";
+
     /// <summary>
     /// Evidence a failed test collects from the still-running VM (<c>"onFailure"</c>): <c>dump-guest-memory</c> (an ELF
     /// core of the guest's memory in the artifacts folder) and HMP commands such as <c>info registers</c> or

@@ -82,8 +82,15 @@ public sealed class ScenarioProject : IAsyncLifetime
         display["prompt"] = "qtk# ";
         display["args"] = new JsonArray("-display", "none", "-device", "VGA");
 
+        // Evidence on failure: a memory dump and two HMP commands; 128M keeps the dump small.
+        JsonObject evidence = Guest(kernel, "console=ttyS0 quiet panic=-1 no_timer_check");
+        evidence["prompt"] = "qtk# ";
+        evidence["memory"] = "128M";
+        evidence["onFailure"] = new JsonArray("dump-guest-memory", "info registers", "info mtree");
+
         var profiles = new JsonObject
         {
+            ["tiny-evidence"] = evidence,
             ["tiny-display"] = display,
             ["missing-kernel"] = missingKernel,
             ["panic"] = panic,

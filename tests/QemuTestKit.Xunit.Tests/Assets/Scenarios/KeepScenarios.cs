@@ -50,3 +50,14 @@ public class KeptOnFailure(QemuVm vm)
         Assert.Fail("deliberate failure: the VM should be kept");
     }
 }
+
+[QemuMachine("tiny-evidence")]
+public class EvidenceOnFailure(QemuVm vm)
+{
+    [Fact(Timeout = 300_000)]
+    public async Task Fails_with_evidence()
+    {
+        await vm.Console.RunAsync("echo evidence-run", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Fail("deliberate failure: the profile's onFailure evidence should be attached");
+    }
+}
