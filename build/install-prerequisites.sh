@@ -30,6 +30,11 @@ declare -a wanted=(
   "sgdisk:gdisk"
   "mkfs.vfat:dosfstools"
   "mcopy:mtools"
+  # When a test fails: the gdb stub's test attaches Debian's gdb; a kept VM's printed console and QMP commands use socat.
+  # "file" recognizes the guest memory dump as an ELF core.
+  "gdb:gdb"
+  "socat:socat"
+  "file:file"
 )
 $want_docker && wanted+=("dockerd:docker.io" "socat:socat" "busybox:busybox-static")
 
