@@ -18,7 +18,10 @@ namespace QemuTestKit.Xunit;
 /// later tests fail at once with the reason; a VM that cannot be shut down gracefully fails the run (a class cleanup
 /// failure). Every such message carries QEMU's command line. Failed tests get the console log, QEMU's output and the QMP
 /// transcript attached, named after the class and the test; the class's artifacts stay in
-/// <see cref="ArtifactsDirectory"/>, a folder of its own for each run.
+/// <see cref="ArtifactsDirectory"/>, a folder of its own for each run. When a test fails, more is optional:
+/// <see cref="QemuMachineAttribute.Restart"/> replaces a crashed VM before the next test, <c>QEMUTESTKIT_KEEP</c> keeps a
+/// failed class's VM running after the run (<see cref="KeptVms"/>), the profile's <c>"gdb"</c> serves QEMU's gdb stub,
+/// and its <c>"onFailure"</c> collects a memory dump and HMP outputs.
 /// </remarks>
 public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
 {

@@ -46,6 +46,34 @@ public sealed class KeepScenarioTests(ScenarioProject scenarios) : IDisposable
     }
 
     [Fact(Timeout = 600_000)]
+    public async Task After_failure_a_failed_test_with_a_running_vm_hands_the_next_test_a_new_vm()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["RestartAfterFailure"], null, TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("failed: 1", result.Output, StringComparison.Ordinal);
+        Assert.Contains("succeeded: 1", result.Output, StringComparison.Ordinal);
+        string fails = Assert.Single(result.Log, l => l.Contains(" fails pid=", StringComparison.Ordinal));
+        string runs = Assert.Single(result.Log, l => l.Contains(" runs pid=", StringComparison.Ordinal));
+        Assert.NotEqual(Field(fails, "pid"), Field(runs, "pid"));
+        Assert.Equal("2", Field(runs, "vm"));
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task After_crash_a_vm_that_stopped_answering_is_killed_and_replaced()
+    {
+        ScenarioResult result = await scenarios.RunAsync(["RestartAfterHang"], null, TestContext.Current.CancellationToken);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("failed: 1", result.Output, StringComparison.Ordinal);
+        Assert.Contains("succeeded: 1", result.Output, StringComparison.Ordinal);
+        string stop = Assert.Single(result.Log, l => l.Contains(" stops ", StringComparison.Ordinal));
+        string runs = Assert.Single(result.Log, l => l.Contains(" runs pid=", StringComparison.Ordinal));
+        Assert.NotEqual(stop[(stop.LastIndexOf(' ') + 1)..], Field(runs, "pid"));
+        Assert.Equal("2", Field(runs, "vm"));
+    }
+
+    [Fact(Timeout = 600_000)]
     public async Task A_failed_class_keeps_its_vm_running_after_dotnet_test_until_the_printed_stop_command()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

@@ -61,3 +61,56 @@ public class EvidenceOnFailure(QemuVm vm)
         Assert.Fail("deliberate failure: the profile's onFailure evidence should be attached");
     }
 }
+
+[QemuMachine("tiny", Restart = VmRestart.AfterFailure)]
+public class RestartAfterFailure(QemuVm vm)
+{
+    private static int s_failed;
+
+    [Fact(Timeout = 180_000)]
+    public Task First() => FailOnceOrReportAsync(nameof(First));
+
+    [Fact(Timeout = 180_000)]
+    public Task Second() => FailOnceOrReportAsync(nameof(Second));
+
+    // Whichever test runs first fails with its VM still running; the other must get a new VM anyway.
+    private async Task FailOnceOrReportAsync(string test)
+    {
+        int pid = vm.Machine.Pid ?? throw new InvalidOperationException("no pid");
+        await vm.Console.RunAsync("true", cancellationToken: TestContext.Current.CancellationToken);
+        if (Interlocked.Exchange(ref s_failed, 1) == 0)
+        {
+            ScenarioLog.Append($"RestartAfterFailure {test} fails pid={pid}");
+            Assert.Fail("deliberate failure with the VM running");
+        }
+
+        ScenarioLog.Append($"RestartAfterFailure {test} runs pid={pid} vm={vm.VmNumber}");
+    }
+}
+
+[QemuMachine("tiny", Restart = VmRestart.AfterCrash)]
+public class RestartAfterHang(QemuVm vm)
+{
+    private static int s_stopped;
+
+    [Fact(Timeout = 180_000)]
+    public Task First() => StopOnceOrReportAsync(nameof(First));
+
+    [Fact(Timeout = 180_000)]
+    public Task Second() => StopOnceOrReportAsync(nameof(Second));
+
+    // Whichever test runs first freezes QEMU (SIGSTOP) and fails: QEMU no longer answers, which counts as a crash.
+    private async Task StopOnceOrReportAsync(string test)
+    {
+        int pid = vm.Machine.Pid ?? throw new InvalidOperationException("no pid");
+        if (Interlocked.Exchange(ref s_stopped, 1) == 0)
+        {
+            ScenarioLog.Append($"RestartAfterHang {test} stops {pid}");
+            ScenarioLog.Signal(pid, ScenarioLog.SigStop);
+            Assert.Fail("deliberate failure with QEMU stopped");
+        }
+
+        await vm.Console.RunAsync("true", cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioLog.Append($"RestartAfterHang {test} runs pid={pid} vm={vm.VmNumber}");
+    }
+}
