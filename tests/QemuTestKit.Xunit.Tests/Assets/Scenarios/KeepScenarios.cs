@@ -68,16 +68,16 @@ public class RestartAfterFailure(QemuVm vm)
     private static int s_failed;
 
     [Fact(Timeout = 180_000)]
-    public Task First() => FailOnceOrReportAsync(nameof(First));
+    public Task First() => FailOnceOrReportAsync(nameof(First), TestContext.Current.CancellationToken);
 
     [Fact(Timeout = 180_000)]
-    public Task Second() => FailOnceOrReportAsync(nameof(Second));
+    public Task Second() => FailOnceOrReportAsync(nameof(Second), TestContext.Current.CancellationToken);
 
     // Whichever test runs first fails with its VM still running; the other must get a new VM anyway.
-    private async Task FailOnceOrReportAsync(string test)
+    private async Task FailOnceOrReportAsync(string test, CancellationToken cancellationToken)
     {
         int pid = vm.Machine.Pid ?? throw new InvalidOperationException("no pid");
-        await vm.Console.RunAsync("true", cancellationToken: TestContext.Current.CancellationToken);
+        await vm.Console.RunAsync("true", cancellationToken: cancellationToken);
         if (Interlocked.Exchange(ref s_failed, 1) == 0)
         {
             ScenarioLog.Append($"RestartAfterFailure {test} fails pid={pid}");
@@ -94,13 +94,13 @@ public class RestartAfterHang(QemuVm vm)
     private static int s_stopped;
 
     [Fact(Timeout = 180_000)]
-    public Task First() => StopOnceOrReportAsync(nameof(First));
+    public Task First() => StopOnceOrReportAsync(nameof(First), TestContext.Current.CancellationToken);
 
     [Fact(Timeout = 180_000)]
-    public Task Second() => StopOnceOrReportAsync(nameof(Second));
+    public Task Second() => StopOnceOrReportAsync(nameof(Second), TestContext.Current.CancellationToken);
 
     // Whichever test runs first freezes QEMU (SIGSTOP) and fails: QEMU no longer answers, which counts as a crash.
-    private async Task StopOnceOrReportAsync(string test)
+    private async Task StopOnceOrReportAsync(string test, CancellationToken cancellationToken)
     {
         int pid = vm.Machine.Pid ?? throw new InvalidOperationException("no pid");
         if (Interlocked.Exchange(ref s_stopped, 1) == 0)
@@ -110,7 +110,7 @@ public class RestartAfterHang(QemuVm vm)
             Assert.Fail("deliberate failure with QEMU stopped");
         }
 
-        await vm.Console.RunAsync("true", cancellationToken: TestContext.Current.CancellationToken);
+        await vm.Console.RunAsync("true", cancellationToken: cancellationToken);
         ScenarioLog.Append($"RestartAfterHang {test} runs pid={pid} vm={vm.VmNumber}");
     }
 }
