@@ -17,16 +17,8 @@ public sealed class KeepScenarioTests(ScenarioProject scenarios) : IDisposable
     [Fact(Timeout = 600_000)]
     public async Task A_vm_killed_in_the_first_test_is_replaced_and_the_second_test_passes_on_the_new_one()
     {
-        ScenarioResult result = await scenarios.RunAsync(["RestartAfterCrash"], null, TestContext.Current.CancellationToken);
+        (ScenarioResult result, string runs) = await RunOneBrokenOnePassedAsync("RestartAfterCrash", TestContext.Current.CancellationToken);
 
-        Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("failed: 1", result.Output, StringComparison.Ordinal);
-        Assert.Contains("succeeded: 1", result.Output, StringComparison.Ordinal);
-        string kill = Assert.Single(result.Log, l => l.Contains(" kills ", StringComparison.Ordinal));
-        string runs = Assert.Single(result.Log, l => l.Contains(" runs pid=", StringComparison.Ordinal));
-        string killedPid = kill[(kill.LastIndexOf(' ') + 1)..];
-        Assert.NotEqual(killedPid, Field(runs, "pid"));
-        Assert.Equal("2", Field(runs, "vm"));
         Assert.Equal("Linux", Field(runs, "uname"));
         Assert.Equal("True", Field(runs, "noted"));
 
@@ -46,32 +38,12 @@ public sealed class KeepScenarioTests(ScenarioProject scenarios) : IDisposable
     }
 
     [Fact(Timeout = 600_000)]
-    public async Task After_failure_a_failed_test_with_a_running_vm_hands_the_next_test_a_new_vm()
-    {
-        ScenarioResult result = await scenarios.RunAsync(["RestartAfterFailure"], null, TestContext.Current.CancellationToken);
-
-        Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("failed: 1", result.Output, StringComparison.Ordinal);
-        Assert.Contains("succeeded: 1", result.Output, StringComparison.Ordinal);
-        string fails = Assert.Single(result.Log, l => l.Contains(" fails pid=", StringComparison.Ordinal));
-        string runs = Assert.Single(result.Log, l => l.Contains(" runs pid=", StringComparison.Ordinal));
-        Assert.NotEqual(Field(fails, "pid"), Field(runs, "pid"));
-        Assert.Equal("2", Field(runs, "vm"));
-    }
+    public Task After_failure_a_failed_test_with_a_running_vm_hands_the_next_test_a_new_vm() =>
+        RunOneBrokenOnePassedAsync("RestartAfterFailure", TestContext.Current.CancellationToken);
 
     [Fact(Timeout = 600_000)]
-    public async Task After_crash_a_vm_that_stopped_answering_is_killed_and_replaced()
-    {
-        ScenarioResult result = await scenarios.RunAsync(["RestartAfterHang"], null, TestContext.Current.CancellationToken);
-
-        Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("failed: 1", result.Output, StringComparison.Ordinal);
-        Assert.Contains("succeeded: 1", result.Output, StringComparison.Ordinal);
-        string stop = Assert.Single(result.Log, l => l.Contains(" stops ", StringComparison.Ordinal));
-        string runs = Assert.Single(result.Log, l => l.Contains(" runs pid=", StringComparison.Ordinal));
-        Assert.NotEqual(stop[(stop.LastIndexOf(' ') + 1)..], Field(runs, "pid"));
-        Assert.Equal("2", Field(runs, "vm"));
-    }
+    public Task After_crash_a_vm_that_stopped_answering_is_killed_and_replaced() =>
+        RunOneBrokenOnePassedAsync("RestartAfterHang", TestContext.Current.CancellationToken);
 
     [Fact(Timeout = 600_000)]
     public async Task A_failed_class_keeps_its_vm_running_after_dotnet_test_until_the_printed_stop_command()
@@ -146,6 +118,24 @@ public sealed class KeepScenarioTests(ScenarioProject scenarios) : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_keptRoot, recursive: true);
+
+    /// <summary>
+    /// Runs a restart scenario: whichever test runs first breaks its VM and fails, the other passes on a new VM (#2);
+    /// returns the run and the passing test's line.
+    /// </summary>
+    private async Task<(ScenarioResult Result, string Runs)> RunOneBrokenOnePassedAsync(string scenario, CancellationToken cancellationToken)
+    {
+        ScenarioResult result = await scenarios.RunAsync([scenario], null, cancellationToken);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("failed: 1", result.Output, StringComparison.Ordinal);
+        Assert.Contains("succeeded: 1", result.Output, StringComparison.Ordinal);
+        string broke = Assert.Single(result.Log, l => l.Contains(" breaks pid=", StringComparison.Ordinal));
+        string runs = Assert.Single(result.Log, l => l.Contains(" runs pid=", StringComparison.Ordinal));
+        Assert.NotEqual(Field(broke, "pid"), Field(runs, "pid"));
+        Assert.Equal("2", Field(runs, "vm"));
+        return (result, runs);
+    }
 
     private static string Field(string line, string name)
     {

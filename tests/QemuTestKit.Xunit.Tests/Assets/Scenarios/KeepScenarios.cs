@@ -21,7 +21,7 @@ public class RestartAfterCrash(QemuVm vm)
         int pid = vm.Machine.Pid ?? throw new InvalidOperationException("no pid");
         if (Interlocked.Exchange(ref s_killed, 1) == 0)
         {
-            ScenarioLog.Append($"RestartAfterCrash {test} kills {pid}");
+            ScenarioLog.Append($"RestartAfterCrash {test} breaks pid={pid} (SIGKILL)");
             ScenarioLog.Signal(pid, ScenarioLog.SigKill);
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(TimeSpan.FromSeconds(60));
@@ -80,7 +80,7 @@ public class RestartAfterFailure(QemuVm vm)
         await vm.Console.RunAsync("true", cancellationToken: cancellationToken);
         if (Interlocked.Exchange(ref s_failed, 1) == 0)
         {
-            ScenarioLog.Append($"RestartAfterFailure {test} fails pid={pid}");
+            ScenarioLog.Append($"RestartAfterFailure {test} breaks pid={pid} (fails)");
             Assert.Fail("deliberate failure with the VM running");
         }
 
@@ -105,7 +105,7 @@ public class RestartAfterHang(QemuVm vm)
         int pid = vm.Machine.Pid ?? throw new InvalidOperationException("no pid");
         if (Interlocked.Exchange(ref s_stopped, 1) == 0)
         {
-            ScenarioLog.Append($"RestartAfterHang {test} stops {pid}");
+            ScenarioLog.Append($"RestartAfterHang {test} breaks pid={pid} (SIGSTOP)");
             ScenarioLog.Signal(pid, ScenarioLog.SigStop);
             Assert.Fail("deliberate failure with QEMU stopped");
         }
