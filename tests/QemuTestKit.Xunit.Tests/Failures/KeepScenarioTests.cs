@@ -105,6 +105,28 @@ public sealed class KeepScenarioTests(ScenarioProject scenarios) : IDisposable
     }
 
     [Fact(Timeout = 600_000)]
+    public async Task In_keep_mode_a_vm_not_yet_kept_still_dies_with_a_killed_test_host()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var env = new Dictionary<string, string?> { ["QEMUTESTKIT_KEEP"] = "always", ["QEMUTESTKIT_KEPT_DIR"] = _keptRoot };
+
+        (ScenarioResult result, List<int> leftovers) = await scenarios.RunLeavingAsync(["HostKilledInKeepMode"], env, [], ct);
+
+        // Started without the parent-death signal (so that it could be kept), QEMU is still guarded by the watchdog.
+        string line = Assert.Single(result.Log, l => l.StartsWith("HostKilledInKeepMode pid=", StringComparison.Ordinal));
+        int pid = int.Parse(line["HostKilledInKeepMode pid=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.All(leftovers, p => Assert.Equal(pid, p));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        while (IsAlive(pid))
+        {
+            await Task.Delay(100, deadline.Token);
+        }
+
+        Assert.Empty(KeptVms.List(_keptRoot));
+    }
+
+    [Fact(Timeout = 600_000)]
     public async Task Without_the_setting_a_failed_class_keeps_nothing()
     {
         var env = new Dictionary<string, string?> { ["QEMUTESTKIT_KEPT_DIR"] = _keptRoot };
@@ -135,6 +157,19 @@ public sealed class KeepScenarioTests(ScenarioProject scenarios) : IDisposable
         Assert.NotEqual(Field(broke, "pid"), Field(runs, "pid"));
         Assert.Equal("2", Field(runs, "vm"));
         return (result, runs);
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return !stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static string Field(string line, string name)

@@ -114,3 +114,16 @@ public class RestartAfterHang(QemuVm vm)
         ScenarioLog.Append($"RestartAfterHang {test} runs pid={pid} vm={vm.VmNumber}");
     }
 }
+
+[QemuMachine("tiny")]
+public class HostKilledInKeepMode(QemuVm vm)
+{
+    // The test host dies by SIGKILL before the class ends: nothing was detached, so the orphan guard must take QEMU down.
+    [Fact(Timeout = 180_000)]
+    public async Task Kills_its_own_test_host()
+    {
+        await vm.Console.RunAsync("true", cancellationToken: TestContext.Current.CancellationToken);
+        ScenarioLog.Append($"HostKilledInKeepMode pid={vm.Machine.Pid}");
+        ScenarioLog.Signal(Environment.ProcessId, ScenarioLog.SigKill);
+    }
+}
