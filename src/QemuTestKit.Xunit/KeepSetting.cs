@@ -18,26 +18,30 @@ internal static class KeepSetting
     /// <exception cref="InvalidOperationException">The variable holds something else; the message lists the values.</exception>
     public static async Task<VmKeep> ResolveAsync(Assembly testAssembly, Action<string> progress, CancellationToken cancellationToken)
     {
-        string? value = Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim();
-        switch (value?.ToLowerInvariant())
+        (VmKeep keep, bool clean) = Parse(
+            Environment.GetEnvironmentVariable(EnvironmentVariable),
+            testAssembly.GetCustomAttribute<QemuKeepVmsAttribute>()?.Keep ?? VmKeep.Never);
+        if (clean)
         {
-            case null or "":
-                return testAssembly.GetCustomAttribute<QemuKeepVmsAttribute>()?.Keep ?? VmKeep.Never;
-            case "never" or "0" or "false":
-                return VmKeep.Never;
-            case "failed":
-                return VmKeep.Failed;
-            case "always":
-                return VmKeep.Always;
-            case "clean":
-                await CleanOnceAsync(progress, cancellationToken).ConfigureAwait(false);
-                return VmKeep.Never;
-            default:
-                throw new InvalidOperationException(
-                    $"{EnvironmentVariable}='{value}' is not a keep setting: use failed (keep the VM of a class with a failed test), "
-                    + "always, never, or clean (remove the VMs earlier runs kept).");
+            await CleanOnceAsync(progress, cancellationToken).ConfigureAwait(false);
         }
+
+        return keep;
     }
+
+    /// <summary>The variable's value over the assembly's default; <c>clean</c> keeps nothing and asks for the clean-up.</summary>
+    /// <exception cref="InvalidOperationException">The value is none of the settings; the message lists them.</exception>
+    internal static (VmKeep Keep, bool Clean) Parse(string? value, VmKeep assemblyDefault) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => (assemblyDefault, false),
+        "never" or "0" or "false" => (VmKeep.Never, false),
+        "failed" => (VmKeep.Failed, false),
+        "always" => (VmKeep.Always, false),
+        "clean" => (VmKeep.Never, true),
+        _ => throw new InvalidOperationException(
+            $"{EnvironmentVariable}='{value}' is not a keep setting: use failed (keep the VM of a class with a failed test), "
+            + "always, never, or clean (remove the VMs earlier runs kept)."),
+    };
 
     private static async Task CleanOnceAsync(Action<string> progress, CancellationToken cancellationToken)
     {

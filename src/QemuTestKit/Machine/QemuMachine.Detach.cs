@@ -5,18 +5,19 @@ namespace QemuTestKit;
 public sealed partial class QemuMachine
 {
     private string? _servedQmpPath;
+    private string? _gdbSocketPath;
 
     /// <summary>
     /// The gdb stub's unix socket while QEMU runs with <see cref="QemuMachineOptions.GdbStub"/> on (connect with
     /// <c>gdb -ex 'target remote &lt;path&gt;'</c>); <see langword="null"/> otherwise.
     /// </summary>
-    public string? GdbSocketPath { get; private set; }
+    public string? GdbSocketPath => _launched ? _gdbSocketPath : null;
 
     /// <summary>
     /// The QMP monitor QEMU serves for another process while a <see cref="QemuMachineOptions.Detachable"/> machine runs
     /// (one client at a time; send <c>qmp_capabilities</c> first); <see langword="null"/> otherwise.
     /// </summary>
-    public string? ServedQmpPath => _servedQmpPath;
+    public string? ServedQmpPath => _launched ? _servedQmpPath : null;
 
     /// <summary>Whether QEMU was started with its CPUs stopped for a debugger (<see cref="QemuGdbStub.Halt"/>).</summary>
     public bool HaltedForDebugger => _gdbStub == QemuGdbStub.Halt;
@@ -67,7 +68,7 @@ public sealed partial class QemuMachine
                 throw new QemuMachineException($"VM {Name} exited while it was being detached.");
             }
 
-            var detached = new QemuDetachedMachine(local.Pid!.Value, SockDir, LaunchSpec?.ConsolePath, _servedQmpPath, GdbSocketPath);
+            var detached = new QemuDetachedMachine(local.Pid!.Value, SockDir, LaunchSpec?.ConsolePath, _servedQmpPath, _gdbSocketPath);
             _removeFiles.Clear();
             _process = null;
             _launched = false;
@@ -83,8 +84,8 @@ public sealed partial class QemuMachine
     private MachineCommandLine.ServedSockets ServedSockets()
     {
         _servedQmpPath = _detachable && _qmpSet ? _dirs.SocketPath("qmp") : null;
-        GdbSocketPath = _gdbStub == QemuGdbStub.Off ? null : _dirs.SocketPath("gdb");
-        foreach (string? path in (string?[])[_servedQmpPath, GdbSocketPath])
+        _gdbSocketPath = _gdbStub == QemuGdbStub.Off ? null : _dirs.SocketPath("gdb");
+        foreach (string? path in (string?[])[_servedQmpPath, _gdbSocketPath])
         {
             if (path is not null)
             {
@@ -92,6 +93,6 @@ public sealed partial class QemuMachine
             }
         }
 
-        return new MachineCommandLine.ServedSockets(_servedQmpPath, GdbSocketPath, _gdbStub == QemuGdbStub.Halt);
+        return new MachineCommandLine.ServedSockets(_servedQmpPath, _gdbSocketPath, _gdbStub == QemuGdbStub.Halt);
     }
 }
