@@ -89,9 +89,9 @@ internal static class BuiltInProfiles
             Args = [.. tiny.Args, "-no-reboot"],
             // The firmware's own words when it has nothing left to boot; it then waits for a key forever, so fail now
             // with its console, whose tail has the boot manager's "failed to start Boot000N ...: <status>" lines. Seen
-            // once under heavy load while this profile still had a NIC (the shell "failed to start" with "Device
-            // Error", after the firmware's PXE and HTTP boot attempts); not seen since: 24 of 24 boots without a NIC
-            // reached the prompt, 4 at once beside 2 CPU burners at load 19-31, while with the NIC all 4 tries were
+            // once under heavy load while this profile still had a NIC, so the firmware had tried PXE and HTTP boot
+            // before its shell (which then "failed to start" with "Device Error"); not seen since: 48 of 48 boots without a NIC
+            // reached the prompt, 4 or 6 at once beside 2 CPU burners at load 14-31, while with the NIC all 4 tries were
             // still in HTTP boot after 12 minutes. Debian's OVMF is a release build: -debugcon gets no log from it.
             FailurePatterns = [.. tiny.FailurePatterns, "No bootable option or device was found"],
         };
