@@ -14,6 +14,9 @@ public sealed partial class QmpClient
     private const int InitialReadBufferBytes = 16 * 1024;
     private const int MinReadBytes = 4 * 1024;
 
+    /// <summary>The data of an event that carries none.</summary>
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
     private void StartReadLoop() => _ = ReadLoopAsync(ReceiveAsync());
 
     /// <summary>One receive into the free end of the read buffer. Failures come back in the task, never thrown here.</summary>
@@ -172,48 +175,6 @@ public sealed partial class QmpClient
         {
             QmpLog.UnknownMessage(_logger, _name, message.GetRawText());
         }
-    }
-
-    private QmpGreeting ParseGreeting(JsonElement message, ReadOnlySequence<byte> line)
-    {
-        if (!message.TryGetProperty("QMP", out JsonElement qmp) || qmp.ValueKind != JsonValueKind.Object)
-        {
-            throw new QmpConnectionException($"QMP {_name}: expected the QMP greeting ({{\"QMP\": …}}) but got: {JsonLine.Preview(line)}");
-        }
-
-        int major = 0, minor = 0, micro = 0;
-        string package = "";
-        if (qmp.TryGetProperty("version", out JsonElement version) && version.ValueKind == JsonValueKind.Object)
-        {
-            if (version.TryGetProperty("qemu", out JsonElement qemu) && qemu.ValueKind == JsonValueKind.Object)
-            {
-                major = Int(qemu, "major");
-                minor = Int(qemu, "minor");
-                micro = Int(qemu, "micro");
-            }
-
-            if (version.TryGetProperty("package", out JsonElement p) && p.ValueKind == JsonValueKind.String)
-            {
-                package = p.GetString()!.Trim();
-            }
-        }
-
-        var capabilities = new List<string>();
-        if (qmp.TryGetProperty("capabilities", out JsonElement caps) && caps.ValueKind == JsonValueKind.Array)
-        {
-            foreach (JsonElement cap in caps.EnumerateArray())
-            {
-                if (cap.ValueKind == JsonValueKind.String)
-                {
-                    capabilities.Add(cap.GetString()!);
-                }
-            }
-        }
-
-        return new QmpGreeting(new QmpVersion(major, minor, micro, package), capabilities, message);
-
-        static int Int(JsonElement parent, string property) =>
-            parent.TryGetProperty(property, out JsonElement v) && v.TryGetInt32(out int n) ? n : 0;
     }
 
     private void HandleReply(JsonElement message)

@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using QemuTestKit.Internal;
@@ -25,8 +23,6 @@ namespace QemuTestKit.Qmp;
 public sealed partial class QmpClient : IAsyncDisposable
 {
     private const string QuitCommand = "quit";
-
-    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 
     private readonly JsonLinesChannel _channel;
     private byte[] _readBuffer = new byte[InitialReadBufferBytes];
@@ -127,31 +123,6 @@ public sealed partial class QmpClient : IAsyncDisposable
             await client.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    private async Task NegotiateAsync(CancellationToken cancellationToken)
-    {
-        _channel.ReadLoopStarted();
-        StartReadLoop();
-        TimeSpan? timeout = _options.CommandTimeout;
-        QmpGreeting greeting;
-        try
-        {
-            greeting = await _greeting.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException ex)
-        {
-            throw new TimeoutException($"QMP {_name}: no greeting within {timeout}. {StallText()}", ex);
-        }
-
-        bool oob = _options.EnableOob && greeting.Capabilities.Contains("oob", StringComparer.Ordinal);
-        JsonObject? arguments = oob ? new JsonObject { ["enable"] = new JsonArray("oob") } : null;
-        await ExecuteAsync("qmp_capabilities", arguments, cancellationToken).ConfigureAwait(false);
-        OobEnabled = oob;
-
-        // With OOB on, replies may overtake each other: match everything by id from now on.
-        _sendIds = _options.SendCommandIds || oob;
-        QmpLog.Connected(_logger, _name, greeting.Version, greeting.Capabilities);
     }
 
     /// <summary>Closes the connection; pending commands fail with <see cref="QmpConnectionException"/>. Idempotent.</summary>
