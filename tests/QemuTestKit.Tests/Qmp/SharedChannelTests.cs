@@ -17,15 +17,8 @@ public sealed class SharedChannelTests
     private const string EscapeRaw = "\u001b[31mred";
 
     [Fact(Timeout = 30_000)]
-    public async Task An_error_reply_from_QEMU_or_from_the_guest_agent_is_one_catchable_type_with_a_printable_message()
-    {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        (QmpClient qmp, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
-        (QgaClient qga, FakeQgaAgent agent) = await FakeQgaAgent.ConnectAsync();
-        await using (qmp)
-        await using (server)
-        await using (qga)
-        await using (agent)
+    public Task An_error_reply_from_QEMU_or_from_the_guest_agent_is_one_catchable_type_with_a_printable_message() =>
+        WithBothAsync(async (qmp, server, qga, agent, ct) =>
         {
             Task<JsonElement> qmpCall = qmp.ExecuteAsync("device_del", new { id = "nope" }, ct);
             await server.ReplyErrorAsync(await server.ReceiveAsync(), "DeviceNotFound", EscapeInJson);
@@ -47,19 +40,11 @@ public sealed class SharedChannelTests
                 Assert.Contains(@"\x1b[31mred", ex.Message, StringComparison.Ordinal);
                 Assert.DoesNotContain('\u001b', ex.Message);
             }
-        }
-    }
+        }, TestContext.Current.CancellationToken);
 
     [Fact(Timeout = 30_000)]
-    public async Task A_peer_that_hangs_up_fails_the_pending_call_of_either_client_with_its_command_and_the_transcript_tail()
-    {
-        CancellationToken ct = TestContext.Current.CancellationToken;
-        (QmpClient qmp, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
-        (QgaClient qga, FakeQgaAgent agent) = await FakeQgaAgent.ConnectAsync();
-        await using (qmp)
-        await using (server)
-        await using (qga)
-        await using (agent)
+    public Task A_peer_that_hangs_up_fails_the_pending_call_of_either_client_with_its_command_and_the_transcript_tail() =>
+        WithBothAsync(async (qmp, server, qga, agent, ct) =>
         {
             Task<JsonElement> qmpCall = qmp.ExecuteAsync("query-status", cancellationToken: ct);
             _ = await server.ReceiveAsync();
@@ -88,6 +73,19 @@ public sealed class SharedChannelTests
             Assert.Contains("cannot send 'guest-ping': the channel is closed", qgaRefused.Message, StringComparison.Ordinal);
             Assert.Equal("query-name", qmpRefused.PendingCommand);
             Assert.Equal("guest-ping", qgaRefused.PendingCommand);
+        }, TestContext.Current.CancellationToken);
+
+    /// <summary>Runs <paramref name="body"/> with a QMP client on a fake QEMU and an agent client on a fake agent.</summary>
+    private static async Task WithBothAsync(Func<QmpClient, FakeQmpServer, QgaClient, FakeQgaAgent, CancellationToken, Task> body, CancellationToken cancellationToken)
+    {
+        (QmpClient qmp, FakeQmpServer server) = await FakeQmpServer.ConnectAsync();
+        (QgaClient qga, FakeQgaAgent agent) = await FakeQgaAgent.ConnectAsync();
+        await using (qmp)
+        await using (server)
+        await using (qga)
+        await using (agent)
+        {
+            await body(qmp, server, qga, agent, cancellationToken);
         }
     }
 }
