@@ -36,6 +36,8 @@ public sealed partial class QemuMachine
             }
         }
 
+        (string? agentUnixPath, int agentPort) = ReserveGuestAgentSocket(connectBack, listenPorts);
+
         QemuSocketAddress? monitor = null;
         if (_qmpSet)
         {
@@ -67,7 +69,10 @@ public sealed partial class QemuMachine
         MachineCommandLine.ConsoleChardev? console = _consoleSet
             ? new MachineCommandLine.ConsoleChardev(consoleUnixPath, _launcher.QemuListenHost, consolePort, _consoleDeviceType)
             : null;
-        List<string> baseArgs = MachineCommandLine.BaseArgs(monitor, connectBack, _machine, _consoleIndex, console);
+        MachineCommandLine.GuestAgentChardev? agent = _agentSerialDevice is not null
+            ? new MachineCommandLine.GuestAgentChardev(agentUnixPath, _launcher.QemuListenHost, agentPort, _agentSerialDevice)
+            : null;
+        List<string> baseArgs = MachineCommandLine.BaseArgs(monitor, connectBack, _machine, _consoleIndex, console, agent);
         var spec = new QemuLaunchSpec
         {
             Wrapper = _wrapper,
@@ -82,6 +87,8 @@ public sealed partial class QemuMachine
             ConsolePort = consolePort > 0 ? consolePort : null,
             MonitorPath = connectBack && monitor is { IsUnix: true } ? monitor.Path : null,
             ConsolePath = consoleUnixPath,
+            GuestAgentPath = agentUnixPath,
+            GuestAgentPort = agentPort > 0 ? agentPort : null,
             InheritedFileDescriptors = [.. _inheritedFds],
             Environment = _environment,
         };

@@ -93,6 +93,7 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
             plan.Console is { } console
                 ? string.Create(CultureInfo.InvariantCulture, $"console={console.Device ?? "serial"}:{console.Index}")
                 : "console=(none)",
+            "guestAgent=" + (plan.GuestAgentSerialDevice ?? "(none)"),
             .. placeholders.Arguments,
         ];
     }
