@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using QemuTestKit.Internal;
 using QemuTestKit.Qga;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit;
 
