@@ -21,8 +21,13 @@ public abstract class AgentGuest(string profileName) : IAsyncLifetime
 
     public string Scratch => _scratch!;
 
-    /// <summary>The built-in tiny profile with the guest agent, booted cold (no warm start).</summary>
-    public static QemuProfile WithAgent(string name) => TinyGuestVm.BuiltIn(name, p => p with { GuestAgent = true, WarmStart = false });
+    /// <summary>The built-in <c>tiny-agent-*</c> profile <paramref name="name"/>, booted cold (no warm start).</summary>
+    public static QemuProfile WithAgent(string name)
+    {
+        QemuProfile profile = TinyGuestVm.BuiltIn(name, p => p with { WarmStart = false });
+        Assert.True(profile.GuestAgent, $"{name} should be a profile with the guest agent");
+        return profile;
+    }
 
     public async ValueTask InitializeAsync()
     {

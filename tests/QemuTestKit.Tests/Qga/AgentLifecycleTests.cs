@@ -15,8 +15,8 @@ public sealed class AgentLifecycleTests : IDisposable
     private readonly BootedMachines _machines = new();
 
     [Theory(Timeout = 500_000)]
-    [InlineData(BuiltInProfiles.TinyX86_64)]
-    [InlineData(BuiltInProfiles.TinyAarch64)]
+    [InlineData(BuiltInProfiles.TinyAgentX86_64)]
+    [InlineData(BuiltInProfiles.TinyAgentAarch64)]
     public async Task Guest_shutdown_powers_the_VM_off_and_the_machine_reports_a_clean_exit(string name)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
@@ -34,8 +34,8 @@ public sealed class AgentLifecycleTests : IDisposable
     }
 
     [Theory(Timeout = 600_000)]
-    [InlineData(BuiltInProfiles.TinyX86_64, "x86_64")]
-    [InlineData(BuiltInProfiles.TinyAarch64, "aarch64")]
+    [InlineData(BuiltInProfiles.TinyAgentX86_64, "x86_64")]
+    [InlineData(BuiltInProfiles.TinyAgentAarch64, "aarch64")]
     public async Task A_warm_restored_VM_s_agent_answers(string name, string arch)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
@@ -77,7 +77,7 @@ public sealed class AgentLifecycleTests : IDisposable
     public async Task An_agent_that_does_not_answer_ends_in_a_bounded_timeout_naming_the_socket_and_the_console()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        QemuBootResult boot = await QemuBoot.StartAsync(AgentGuest.WithAgent(BuiltInProfiles.TinyX86_64), cancellationToken: ct);
+        QemuBootResult boot = await QemuBoot.StartAsync(AgentGuest.WithAgent(BuiltInProfiles.TinyAgentX86_64), cancellationToken: ct);
         QemuMachine machine = boot.Machine;
         _machines.Record(machine);
         string socket = machine.LaunchSpec!.GuestAgentPath!;

@@ -32,6 +32,21 @@ public sealed class AgentProfileTests : IDisposable
         Assert.Contains("guestAgent", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_tiny_agent_profiles_are_the_tiny_guest_with_the_agent_and_tiny_has_none()
+    {
+        foreach ((string agent, string plain) in new[] { (BuiltInProfiles.TinyAgentX86_64, BuiltInProfiles.TinyX86_64), (BuiltInProfiles.TinyAgentAarch64, BuiltInProfiles.TinyAarch64), (BuiltInProfiles.TinyAgent, BuiltInProfiles.Tiny) })
+        {
+            QemuProfile with = BuiltInProfiles.TryCreate(agent, AppContext.BaseDirectory)!;
+            QemuProfile without = BuiltInProfiles.TryCreate(plain, AppContext.BaseDirectory)!;
+
+            Assert.True(with.GuestAgent, agent);
+            Assert.False(without.GuestAgent, plain);
+            Assert.Equal((without.Arch, without.Machine, without.Kernel, without.Initrd, without.Append), (with.Arch, with.Machine, with.Kernel, with.Initrd, with.Append));
+            Assert.Equal(without.Args, with.Args);
+        }
+    }
+
     [Theory]
     [InlineData("pc", "virtio-serial-pci")]
     [InlineData("q35", "virtio-serial-pci")]
