@@ -115,27 +115,10 @@ public sealed partial class QemuMachine
 
     private string GuestAgentAddress => _agentUnixPath ?? string.Create(CultureInfo.InvariantCulture, $"TCP port {_agentPort}");
 
-    /// <summary>Decides the agent socket at launch: a unix socket beside the others, or a TCP port QEMU listens on.</summary>
+    /// <summary>Decides the agent socket at launch (as the console's), and remembers it for the connection.</summary>
     private (string? UnixPath, int Port) ReserveGuestAgentSocket(bool connectBack, List<int> listenPorts)
     {
-        _agentUnixPath = null;
-        _agentPort = 0;
-        if (_agentSerialDevice is null)
-        {
-            return (null, 0);
-        }
-
-        if (connectBack)
-        {
-            _agentUnixPath = _dirs.SocketPath("qga");
-            _removeFiles.Add(_agentUnixPath);
-        }
-        else
-        {
-            _agentPort = FreeTcpPort();
-            listenPorts.Add(_agentPort);
-        }
-
+        (_agentUnixPath, _agentPort) = _agentSerialDevice is null ? (null, 0) : ReserveServedSocket("qga", connectBack, listenPorts);
         return (_agentUnixPath, _agentPort);
     }
 
