@@ -94,6 +94,25 @@ public sealed class AgentLifecycleTests : IDisposable
         await _machines.ShutdownAllAsync(ct);
     }
 
+    [Fact(Timeout = 300_000)]
+    public async Task A_VM_without_the_port_runs_no_agent_in_the_tiny_guest()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        QemuProfile plain = TinyGuestVm.BuiltIn(BuiltInProfiles.TinyX86_64, p => p with { WarmStart = false });
+        QemuBootResult boot = await QemuBoot.StartAsync(plain, cancellationToken: ct);
+        QemuMachine machine = boot.Machine;
+        _machines.Record(machine);
+
+        // /init starts qemu-ga only for the port (in the background, so nothing waits for it either).
+        ConsoleExecResult agent = await machine.Console.ExecAsync("pidof qemu-ga", cancellationToken: ct);
+        ConsoleExecResult link = await machine.Console.ExecAsync("test -e /dev/virtio-ports/org.qemu.guest_agent.0", cancellationToken: ct);
+
+        Assert.NotEqual(0, agent.ExitCode);
+        Assert.NotEqual(0, link.ExitCode);
+        Assert.False(machine.HasGuestAgent);
+        await _machines.ShutdownAllAsync(ct);
+    }
+
     public void Dispose()
     {
         _machines.Dispose();
