@@ -47,6 +47,16 @@ public sealed class AgentProfileTests : IDisposable
         }
     }
 
+    [Fact]
+    public void The_tiny_agent_profiles_are_found_by_name_like_every_built_in_profile()
+    {
+        QemuProfiles profiles = QemuProfiles.LoadUncached(AppContext.BaseDirectory);   // where the repository's guests are found
+
+        Assert.Contains(BuiltInProfiles.TinyAgent, profiles.Names);
+        Assert.True(profiles.Get(BuiltInProfiles.TinyAgentX86_64).GuestAgent);
+        Assert.Equal("aarch64", profiles.Get(BuiltInProfiles.TinyAgentAarch64).Arch);
+    }
+
     [Theory]
     [InlineData("pc", "virtio-serial-pci")]
     [InlineData("q35", "virtio-serial-pci")]
@@ -85,5 +95,6 @@ public sealed class AgentProfileTests : IDisposable
         string with = (await WarmStartKey.ComputeAsync(WarmStartKeyTests.Plan(tiny with { GuestAgent = true }), ct)).Hash;
 
         Assert.NotEqual(without, with);
+        Assert.DoesNotContain(WarmStartKey.DeviceArguments(WarmStartKeyTests.Plan(tiny)), a => a.StartsWith("guestAgent", StringComparison.Ordinal));
     }
 }
