@@ -65,6 +65,14 @@ public sealed record QemuLaunchPlan
     /// <summary>The guest's user-mode NIC (<c>restrict=on</c>, netdev <c>net0</c>); null for none.</summary>
     public QemuProfileNetwork? Network => Profile.Network;
 
+    /// <summary>
+    /// The virtio-serial controller that carries the guest agent's port, or null when the profile has no
+    /// <see cref="QemuProfile.GuestAgent"/>: <c>virtio-serial-device</c> (virtio-mmio) on <c>microvm</c>, which has no PCI
+    /// bus, else <c>virtio-serial-pci</c> (PCI on <c>pc</c>, <c>q35</c> and aarch64 <c>virt</c>, whose kernels have the
+    /// generic PCI host built in). The machine adds it with the agent's socket, which it owns.
+    /// </summary>
+    public string? GuestAgentSerialDevice => Profile.GuestAgent ? (MachineType == "microvm" ? "virtio-serial-device" : "virtio-serial-pci") : null;
+
     /// <summary>The guest's display device for screendumps.</summary>
     public QemuDisplay Display => Profile.Display;
 
