@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Build.Framework;
 using QemuTestKit.Build.Internal;
 using QemuTestKit;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit.Build;
 

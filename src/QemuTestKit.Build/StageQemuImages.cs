@@ -4,6 +4,7 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using QemuTestKit.Build.Images;
 using QemuTestKit.Build.Internal;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit.Build;
 

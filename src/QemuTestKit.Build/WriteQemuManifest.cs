@@ -3,6 +3,7 @@ using Microsoft.Build.Framework;
 using QemuTestKit.Build.Images;
 using QemuTestKit.Build.Internal;
 using QemuTestKit.Build.Manifest;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit.Build;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit.Containers;
 

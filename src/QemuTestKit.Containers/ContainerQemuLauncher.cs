@@ -6,6 +6,7 @@ using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Images;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit.Containers;
 

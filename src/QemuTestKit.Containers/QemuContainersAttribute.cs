@@ -1,3 +1,5 @@
+using QemuTestKit.Sdk;
+
 namespace QemuTestKit.Containers;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using QemuTestKit.Qmp;
+using QemuTestKit.Sdk;
 using Xunit;
 using Xunit.v3;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using QemuTestKit.Internal;
 using Xunit;
 
 namespace QemuTestKit.Xunit;

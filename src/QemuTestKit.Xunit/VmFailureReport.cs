@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
 using Xunit;
 using Xunit.v3;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using QemuTestKit.Containers;
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Infrastructure;
 
 namespace QemuTestKit.Benchmarks;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http;
 using System.Text.Json;
 using QemuTestKit.Build.Internal;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit.Build.Images;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using QemuTestKit.Build.Images;
 using QemuTestKit.Build.Internal;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit.Build.Manifest;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit.Containers;
 

@@ -1,3 +1,5 @@
+using QemuTestKit.Sdk;
+
 namespace QemuTestKit.Containers;
 
 /// <summary>Which host folders a container gets, so QEMU sees every path of its command line unchanged.</summary>

@@ -3,6 +3,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using DotNet.Testcontainers.Containers;
 using Microsoft.Extensions.Logging;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit.Containers;
 

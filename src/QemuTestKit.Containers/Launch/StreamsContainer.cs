@@ -2,6 +2,7 @@ using System.Net;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit.Containers;
 

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>Renders command lines and output tails for messages and logs.</summary>
 internal static class CommandLineText

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using QemuTestKit.Qmp;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// The JSON framing QMP and the guest agent share: one command object per line, and the class and description of an

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// Maps .NET architecture names to QEMU's target names and to the packages that ship them. Compiled into the runtime and,

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// The few libc calls .NET does not expose: posix_spawn (so QEMU's output goes straight into its log file and

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>The log messages of the machine, launcher and console (source-generated, cheap when disabled).</summary>
 internal static partial class MachineLog

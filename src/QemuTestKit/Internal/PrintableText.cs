@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// Makes text safe to put into a test report (XML 1.0) or onto a terminal: control characters other than tab and

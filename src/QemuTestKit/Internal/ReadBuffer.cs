@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>The growable receive buffer of the line-based protocol clients (QMP, the guest agent).</summary>
 internal static class ReadBuffer

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// Opens the client sockets that QMP and the console use to reach QEMU. A socket whose connect fails is disposed here,

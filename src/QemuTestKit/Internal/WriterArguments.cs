@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// Command arguments written straight into the message by a callback, inside the <c>"arguments"</c> object: for large

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Runtime.InteropServices;
+using QemuTestKit.Internal;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit;
 

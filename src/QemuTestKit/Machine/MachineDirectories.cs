@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit;
 

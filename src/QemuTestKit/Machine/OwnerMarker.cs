@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit;
 

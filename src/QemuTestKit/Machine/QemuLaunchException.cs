@@ -1,3 +1,5 @@
+using QemuTestKit.Internal;
+
 namespace QemuTestKit;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit;
 

@@ -1,3 +1,4 @@
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
 
 namespace QemuTestKit;

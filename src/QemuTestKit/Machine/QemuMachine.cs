@@ -1,7 +1,9 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit;
 

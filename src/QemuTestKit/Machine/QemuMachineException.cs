@@ -1,3 +1,5 @@
+using QemuTestKit.Internal;
+
 namespace QemuTestKit;
 
 /// <summary>An error in <see cref="QemuMachine"/> (QEMUMachine's <c>QEMUMachineError</c>): misuse, or a QEMU that misbehaved.</summary>

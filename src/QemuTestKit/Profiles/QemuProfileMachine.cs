@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using QemuTestKit.Sdk;
 
 namespace QemuTestKit;
 

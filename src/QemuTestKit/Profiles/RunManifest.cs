@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
 
 namespace QemuTestKit.Qga;

@@ -1,3 +1,5 @@
+using QemuTestKit.Internal;
+
 namespace QemuTestKit.Qga;
 
 // Resynchronisation: the agent has no greeting; guest-sync-delimited with a random id marks where the stream is clean.

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
 
 namespace QemuTestKit;

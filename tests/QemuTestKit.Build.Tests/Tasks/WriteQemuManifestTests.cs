@@ -1,5 +1,6 @@
 using System.Text.Json;
 using QemuTestKit.Build.Tests.Infrastructure;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit.Build.Tests.Tasks;
 

@@ -1,3 +1,4 @@
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Infrastructure;
 
 namespace QemuTestKit.Containers.Tests.Infrastructure;

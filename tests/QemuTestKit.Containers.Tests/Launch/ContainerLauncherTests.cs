@@ -1,3 +1,4 @@
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Containers.Tests.Infrastructure;
 

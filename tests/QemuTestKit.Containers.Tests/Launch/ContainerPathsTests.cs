@@ -1,4 +1,5 @@
 using QemuTestKit.Containers.Tests.Infrastructure;
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Infrastructure;
 
 namespace QemuTestKit.Containers.Tests.Launch;

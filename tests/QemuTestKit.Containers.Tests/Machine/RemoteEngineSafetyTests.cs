@@ -3,6 +3,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using QemuTestKit.Containers.Tests.Infrastructure;
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Machine;
 
 namespace QemuTestKit.Containers.Tests.Machine;

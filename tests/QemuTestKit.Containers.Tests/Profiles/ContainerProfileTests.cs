@@ -1,6 +1,7 @@
 using System.Reflection;
 using QemuTestKit.Containers.Tests.Infrastructure;
 using QemuTestKit.Containers.Tests.Machine;
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Infrastructure;
 
 namespace QemuTestKit.Containers.Tests.Profiles;

@@ -1,3 +1,4 @@
+using QemuTestKit.Internal;
 using QemuTestKit.Tests.Machine;
 
 namespace QemuTestKit.Tests.Guest;

@@ -1,3 +1,5 @@
+using QemuTestKit.Internal;
+
 namespace QemuTestKit.Tests.HostTools;
 
 /// <summary>The one runner for host tools: output captured, bounded, killed with its children, reaped.</summary>

@@ -1,4 +1,5 @@
 using System.Xml;
+using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
 
 namespace QemuTestKit.Tests.Internal;

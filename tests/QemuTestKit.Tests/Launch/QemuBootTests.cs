@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Tests.Machine;
 

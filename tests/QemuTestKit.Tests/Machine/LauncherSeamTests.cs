@@ -1,4 +1,5 @@
 using System.Net;
+using QemuTestKit.Sdk;
 using QemuTestKit.Tests.Infrastructure;
 
 namespace QemuTestKit.Tests.Machine;

@@ -1,3 +1,5 @@
+using QemuTestKit.Sdk;
+
 namespace QemuTestKit.Tests.Machine;
 
 /// <summary>No QEMU outlives the process that launched it, and the guard does not fire while that process lives.</summary>

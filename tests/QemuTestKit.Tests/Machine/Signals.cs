@@ -1,3 +1,5 @@
+using QemuTestKit.Internal;
+
 namespace QemuTestKit.Tests.Machine;
 
 /// <summary>Sends signals to processes the tests started (by PID), and ends what they stopped.</summary>

@@ -1,3 +1,4 @@
+using QemuTestKit.Internal;
 using QemuTestKit.Tests.Infrastructure;
 
 namespace QemuTestKit.Tests.Profiles;

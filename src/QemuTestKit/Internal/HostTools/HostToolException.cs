@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// A host tool could not be used. The message is one clause that says what is wrong with which path and what it

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// How to install the host tools the kit needs besides QEMU itself (QEMU's hint depends on the architecture:

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>Why a host tool (QEMU, qemu-img, setpriv) could not be used; callers map it to their own error codes.</summary>
 internal enum HostToolProblem

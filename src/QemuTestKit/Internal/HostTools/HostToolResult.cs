@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>How a host tool run by <see cref="HostToolRunner"/> ended: its exit code and what it printed.</summary>
 /// <param name="CommandLine">The tool and its arguments, without the orphan guard's prefix.</param>

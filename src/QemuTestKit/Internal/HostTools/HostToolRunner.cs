@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// The one way the kit runs a short-lived host tool (<c>qemu --version</c>, <c>qemu-img</c>, the KVM probe): bounded by

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// The one way the kit finds a host program: on PATH (and, for the MSBuild tasks, the folders QEMU is usually installed

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>
 /// Makes a child process die with this one: when <c>setpriv</c> (util-linux) is on PATH, children are started as

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Internal;
 
 /// <summary>What <c>qemu-system-* --version</c> said.</summary>
 /// <param name="Path">The binary's full path.</param>

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Sdk;
 
 /// <summary>Everything an <see cref="IQemuLauncher"/> needs to start one QEMU process.</summary>
 public sealed record QemuLaunchSpec

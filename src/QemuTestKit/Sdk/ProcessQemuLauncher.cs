@@ -2,8 +2,9 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using QemuTestKit.Internal;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Sdk;
 
 /// <summary>
 /// Runs QEMU as a child process of this one (the default <see cref="IQemuLauncher"/>). Standard output and error go

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Sdk;
 
 /// <summary>A QEMU process started by an <see cref="IQemuLauncher"/>.</summary>
 public interface IQemuProcess : IAsyncDisposable

@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Sdk;
 
 /// <summary>
 /// Starts the QEMU process for a <see cref="QemuMachine"/>. The machine builds the command line, owns the

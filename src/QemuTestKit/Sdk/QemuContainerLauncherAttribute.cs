@@ -1,4 +1,4 @@
-namespace QemuTestKit;
+namespace QemuTestKit.Sdk;
 
 /// <summary>
 /// Names, on a test assembly, the launcher factory for profiles with <c>"runner": "container"</c>: the xunit fixture

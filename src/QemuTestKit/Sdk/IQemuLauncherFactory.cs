@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace QemuTestKit;
+namespace QemuTestKit.Sdk;
 
 /// <summary>
 /// Makes the <see cref="IQemuLauncher"/> for a plan whose runner is not a local process: the extension point of runners
