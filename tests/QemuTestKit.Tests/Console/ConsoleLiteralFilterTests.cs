@@ -68,6 +68,22 @@ public sealed class ConsoleLiteralFilterTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_literal_that_arrives_one_byte_per_read_is_found()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var stream = new ChunkedStream();
+        await using QemuConsole console = QemuConsole.Create(stream);
+        Task<ConsoleMatch> wait = console.WaitForAsync("réady→✓", ["Kernel panic"], s_wait, ct);
+
+        foreach (byte b in Encoding.UTF8.GetBytes("boot réad réady→✓ done\n"))
+        {
+            stream.Send([b]);
+        }
+
+        Assert.Equal("boot réad ".Length, (await wait).Index);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_failure_literal_split_across_reads_fails_the_wait()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
