@@ -6,7 +6,8 @@ namespace QemuTestKit;
 
 /// <summary>
 /// The QMP side of warm start on QEMU 7.2: save is <c>stop</c> + <c>migrate</c> to <c>exec:cat &gt; file</c>; restore is a
-/// machine started with <c>-incoming defer</c> + <c>migrate-incoming</c> from <c>exec:cat file</c>, then <c>cont</c>.
+/// machine started with <c>-incoming defer</c> + <c>migrate-incoming</c> from the state file (passed over QMP as <c>fd:</c>,
+/// else <c>exec:cat file</c>), then <c>cont</c>.
 /// Completion is taken from the <c>MIGRATION</c> event (capability <c>events</c>), not by polling. For a mapped state both
 /// sides also turn on <c>x-ignore-shared</c>: the RAM stays in its file and the stream holds only device state.
 /// </summary>
