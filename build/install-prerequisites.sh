@@ -20,6 +20,8 @@ declare -a wanted=(
   "qemu-system-aarch64:qemu-system-arm"
   "qemu-img:qemu-utils"
   "cpio:cpio"
+  # build/guest/build.sh reads qemu-ga's NEEDED libraries and program interpreter with readelf
+  "readelf:binutils"
   "mkfs.ext2:e2fsprogs"
   "setpriv:util-linux"
   "curl:curl"

@@ -5,6 +5,8 @@
 #                                 /bin/busybox), the driver modules from the kernel package (./modules), /init
 #   out/<arch>/guest.json         architecture, kernel package and version, SHA-256 of both files, and the Debian
 #                                 source packages of kernel and busybox (what the GPL notice must point at)
+#                                 and the QEMU guest agent (qemu-ga from qemu-guest-agent of the same architecture,
+#                                 with exactly the shared libraries it needs, from their Debian packages)
 #   out/<arch>/disk-uefi.img      the same kernel and initramfs on a GPT disk with an EFI system partition, for the
 #                                 tiny-uefi profiles (build-disk.sh; its fields in guest.json start with "disk")
 # Usage: build.sh [x86_64] [aarch64]   (no argument: both; or QTK_GUEST_ARCHES="x86_64")
@@ -16,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out_root=${QTK_GUEST_DIR:-$here/out}
 
 need() { command -v "$1" >/dev/null || { echo "build-guest: '$1' is missing; run build/install-prerequisites.sh" >&2; exit 1; }; }
-need cpio; need dpkg-deb; need apt-get; need apt-cache; need sha256sum; need gzip
+need cpio; need dpkg-deb; need apt-get; need apt-cache; need sha256sum; need gzip; need readelf
 
 arches=("$@")
 [ ${#arches[@]} -gt 0 ] || read -r -a arches <<< "${QTK_GUEST_ARCHES:-x86_64 aarch64}"
@@ -54,7 +56,7 @@ wanted_modules() {
 }
 
 build_one() {
-  local arch=$1 darch out kmeta kpkg bbver inputs_hash work
+  local arch=$1 darch out kmeta kpkg bbver gaver inputs_hash work
   darch=$(deb_arch "$arch")
   out=$out_root/$arch
   mkdir -p "$out"
@@ -72,7 +74,13 @@ build_one() {
     exit 1
   fi
 
-  inputs_hash=$( { echo "$arch $kpkg $bbver"; cat "$here"/init "$here"/poweroff "$here"/profile "$here"/udhcpc.script "$here"/modules "$here"/build.sh; } \
+  gaver=$(candidate "qemu-guest-agent:$darch")
+  if [ -z "$gaver" ]; then
+    echo "build-guest: apt does not know qemu-guest-agent:$darch; run build/install-prerequisites.sh" >&2
+    exit 1
+  fi
+
+  inputs_hash=$( { echo "$arch $kpkg $bbver $gaver"; cat "$here"/init "$here"/poweroff "$here"/shutdown "$here"/profile "$here"/udhcpc.script "$here"/modules "$here"/build.sh; } \
                  | sha256sum | cut -d' ' -f1)
   if [ -f "$out/guest.json" ] && grep -q "\"inputs\": \"$inputs_hash\"" "$out/guest.json" \
      && [ -f "$out/vmlinuz" ] && [ -f "$out/initramfs.cpio.gz" ]; then
@@ -108,11 +116,16 @@ build_one() {
   install -m 0755 "$work/busybox/bin/busybox" "$root/bin/busybox"
   install -m 0755 "$here/init" "$root/init"
   install -m 0755 "$here/poweroff" "$root/sbin/poweroff"
+  install -m 0755 "$here/shutdown" "$root/sbin/shutdown"
   install -m 0644 "$here/profile" "$root/etc/profile"
   install -m 0755 "$here/udhcpc.script" "$root/etc/udhcpc/default.script"
   echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+  # What the guest agent's guest-get-osinfo reports (the os-release(5) defaults for a plain Linux, plus who we are).
+  printf '%s\n' 'NAME="Linux"' 'ID=linux' 'PRETTY_NAME="QemuTestKit tiny guest"' 'VARIANT_ID=qemutestkit-tiny' > "$root/etc/os-release"
 
   copy_modules "$arch" "$work/kernel/lib/modules/$kver" "$root/lib/modules"
+  echo "build-guest: $arch: adding qemu-ga from qemu-guest-agent $gaver"
+  copy_agent "$darch" "$gaver" "$work/agent" "$root"
 
   # Fixed timestamps and owners make the archive reproducible, so its hash only changes with its content.
   find "$root" -exec touch -h -d @0 {} +
@@ -138,6 +151,14 @@ build_one() {
   "busyboxPackageVersion": "$bbver",
   "busyboxSourcePackage": "${bbsrc%% *}",
   "busyboxSourceVersion": "${bbsrc#* }",
+  "agent": "sbin/qemu-ga",
+  "agentPackage": "qemu-guest-agent",
+  "agentPackageVersion": "$gaver",
+  "agentSourcePackage": "$(cat "$work/agent/source")",
+  "agentSourceVersion": "$(cat "$work/agent/source-version")",
+  "agentSha256": "$(sha256sum "$root/sbin/qemu-ga" | cut -d' ' -f1)",
+  "agentLibraries": [$(awk 'NR > 1 { printf ", " } { printf "%s", $0 }' "$work/agent/libraries.json")],
+  "agentSourcePackages": "$(agent_sources "$work/agent")",
   "modules": [$(sed 's/.*/"&"/' "$root/lib/modules/load-order" | paste -sd, - | sed 's/,/, /g')],
   "initrd": "initramfs.cpio.gz",
   "initrdSha256": "$isha",
@@ -188,6 +209,96 @@ copy_modules() {
     mkdir -p "$dest/$(dirname "$f")"
     cp "$kdir/$f" "$dest/$f"
     echo "$f" >> "$dest/load-order"
+  done
+}
+
+# "source version, source version, ..." of qemu-ga and its libraries (each Debian source package once), for the notice.
+agent_sources() {
+  { echo "$(cat "$1/source") $(cat "$1/source-version")"
+    sed 's/.*"sourcePackage": "\([^"]*\)", "sourceVersion": "\([^"]*\)".*/\1 \2/' "$1/libraries.json"; } \
+    | awk '!seen[$0]++' | paste -sd, | sed 's/,/, /g'
+}
+
+# The packages a .deb depends on (PreDepends and Depends; the first of alternatives; without versions), for one
+# architecture.
+deb_depends() {
+  { dpkg-deb -f "$1" Pre-Depends; echo ,; dpkg-deb -f "$1" Depends; } | tr ',' '\n' \
+    | sed -e 's/|.*//' -e 's/(.*)//' -e 's/:any//' -e 's/[[:space:]]//g' | grep -v '^$' || true
+}
+
+# Copies qemu-ga from qemu-guest-agent (the given architecture and version) into the initramfs as /sbin/qemu-ga, with
+# exactly the shared libraries it loads (its NEEDED entries, transitively, and its program interpreter), taken from the
+# Debian packages its package depends on, level by level until every library is found. Writes into $work:
+#   libraries.json  one JSON object per line: soname, package, version, source package and version, SHA-256
+#   source, source-version  the Debian source package of qemu-guest-agent
+copy_agent() {
+  local darch=$1 gaver=$2 work=$3 root=$4
+  mkdir -p "$work/debs" "$work/trees"
+  (cd "$work/debs" && apt-get download -q -o APT::Sandbox::User=root "qemu-guest-agent:$darch=$gaver" >/dev/null)
+  local gadeb src
+  gadeb=$(ls "$work"/debs/qemu-guest-agent_*.deb)
+  dpkg-deb -x "$gadeb" "$work/trees/qemu-guest-agent"
+  src=$(source_of "$gadeb")
+  echo "${src%% *}" > "$work/source"
+  echo "${src#* }" > "$work/source-version"
+  mkdir -p "$root/sbin"
+  install -m 0755 "$work/trees/qemu-guest-agent/usr/sbin/qemu-ga" "$root/sbin/qemu-ga"
+
+  # Which libraries to copy: the closure of NEEDED over what is copied, found in the packages fetched so far.
+  declare -A fetched=([qemu-guest-agent]=1) copied=()
+  local frontier=() next pkg deb so file found tree interp
+  mapfile -t frontier < <(deb_depends "$gadeb")
+  local todo=("$root/sbin/qemu-ga")
+  : > "$work/libraries.json"
+  interp=$(readelf -l "$root/sbin/qemu-ga" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+  local wanted_libs=("${interp##*/}")
+  while [ ${#todo[@]} -gt 0 ]; do
+    file=${todo[0]}; todo=("${todo[@]:1}")
+    while read -r so; do wanted_libs+=("$so"); done < <(readelf -d "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    for so in "${wanted_libs[@]}"; do
+      [ -z "${copied[$so]:-}" ] || continue
+      found=""
+      while [ -z "$found" ]; do
+        for tree in "$work"/trees/*; do
+          found=$(find "$tree/lib" "$tree/usr/lib" -name "$so" \( -type f -o -type l \) 2>/dev/null | head -n 1 || true)
+          [ -z "$found" ] || break
+        done
+        [ -z "$found" ] || break
+        # Not in the packages so far: fetch the next level of dependencies.
+        next=()
+        for pkg in "${frontier[@]}"; do
+          [ -z "${fetched[$pkg]:-}" ] || continue
+          fetched[$pkg]=1
+          # An "Architecture: all" package (init-system-helpers) has no candidate under an architecture qualifier.
+          (cd "$work/debs" && { apt-get download -q -o APT::Sandbox::User=root "$pkg:$darch" >/dev/null 2>&1 \
+                                || apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null; })
+          deb=$(ls "$work"/debs/"${pkg}"_*.deb)
+          dpkg-deb -x "$deb" "$work/trees/$pkg"
+          mapfile -t -O "${#next[@]}" next < <(deb_depends "$deb")
+        done
+        if [ ${#next[@]} -eq 0 ]; then
+          echo "build-guest: qemu-ga needs $so, which none of the packages qemu-guest-agent:$darch depends on provides" >&2
+          exit 1
+        fi
+        frontier=("${next[@]}")
+      done
+      copied[$so]=1
+      tree=${found#"$work"/trees/}; pkg=${tree%%/*}
+      local rel dest
+      rel=${found#"$work/trees/$pkg"}
+      # The interpreter goes where the binary asks for it; every other library to the multiarch folder it came from,
+      # which the dynamic loader searches without an ld.so.cache.
+      if [ "$so" = "${interp##*/}" ]; then dest=$root$interp; else dest=$root/lib/$(basename "$(dirname "$rel")")/$so; fi
+      mkdir -p "$(dirname "$dest")"
+      cp -L "$found" "$dest"
+      chmod 0755 "$dest"
+      todo+=("$dest")
+      deb=$(ls "$work"/debs/"${pkg}"_*.deb)
+      src=$(source_of "$deb")
+      printf '{ "soname": "%s", "package": "%s", "version": "%s", "sourcePackage": "%s", "sourceVersion": "%s", "sha256": "%s" }\n' \
+        "$so" "$pkg" "$(dpkg-deb -f "$deb" Version)" "${src%% *}" "${src#* }" "$(sha256sum "$dest" | cut -d' ' -f1)" >> "$work/libraries.json"
+    done
+    wanted_libs=()
   done
 }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using QemuTestKit.Qga;
 using Xunit;
 using Xunit.v3;
 
@@ -12,6 +13,15 @@ public sealed partial class QemuVm
     /// <summary>The toolkit for this VM; screenshots go to <see cref="ArtifactsDirectory"/>.</summary>
     /// <exception cref="QemuVmFailureException">The VM did not boot, or it is gone.</exception>
     public QemuGuest Guest => _guest ??= new QemuGuest(Machine, new QemuGuestOptions { ArtifactsDirectory = ArtifactsDirectory });
+
+    /// <summary>
+    /// The QEMU guest agent in the VM, connected before the class's first test (a profile with <c>"guestAgent": true</c>):
+    /// command execution with separate stdout, stderr and exit code, file I/O, OS info, shutdown, any agent command.
+    /// With the agent connected, <see cref="CopyToGuestAsync"/> and <see cref="CopyFromGuestAsync"/> go through it.
+    /// </summary>
+    /// <exception cref="QemuVmFailureException">The VM did not boot, or it is gone.</exception>
+    /// <exception cref="QemuMachineException">The profile has no guest agent (the message names the option <c>guestAgent</c>).</exception>
+    public QgaClient GuestAgent => Machine.GuestAgent;
 
     /// <inheritdoc cref="QemuGuest.ForwardPortAsync"/>
     /// <exception cref="QemuVmFailureException">The VM did not boot, or it is gone.</exception>

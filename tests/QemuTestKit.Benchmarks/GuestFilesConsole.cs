@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
-
 namespace QemuTestKit.Benchmarks;
 
 /// <summary>
@@ -15,36 +12,10 @@ internal static class GuestFilesConsole
 
     public static async Task RunAsync(BenchmarkReport report, CancellationToken cancellationToken)
     {
-        string folder = Directory.CreateTempSubdirectory("qtk-bench-console-files-").FullName;
-        QemuProfile tiny = BuiltInProfiles.CreateTiny(BuiltInProfiles.FindGuestDirectory(AppContext.BaseDirectory)) with { WarmStart = false };
-        QemuBootResult boot = await QemuBoot.StartAsync(tiny, new QemuBootOptions { ArtifactsDirectory = folder }, cancellationToken);
-        try
-        {
-            byte[] content = RandomNumberGenerator.GetBytes(FileBytes);
-            string source = Path.Combine(folder, "blob.bin");
-            await File.WriteAllBytesAsync(source, content, cancellationToken);
-            var guest = new QemuGuest(boot.Machine);
-            var into = new List<double>();
-            var outOf = new List<double>();
-            for (int i = 0; i < Rounds; i++)
-            {
-                var clock = Stopwatch.StartNew();
-                await guest.CopyToGuestAsync(source, "/tmp/blob.bin", cancellationToken);
-                into.Add(FileBytes / 1e6 / clock.Elapsed.TotalSeconds);
-                clock.Restart();
-                await guest.CopyFromGuestAsync("/tmp/blob.bin", Path.Combine(folder, "back.bin"), cancellationToken);
-                outOf.Add(FileBytes / 1e6 / clock.Elapsed.TotalSeconds);
-                Console.Error.WriteLine($"guest-files: console round {i + 1}/{Rounds}: in {into[^1]:0.000} MB/s, out {outOf[^1]:0.000} MB/s");
-            }
-
-            report.Result("console_file_bytes", FileBytes);
-            report.Result("console_in_mb_per_s", BenchmarkReport.Summarize(into).Median);
-            report.Result("console_out_mb_per_s", BenchmarkReport.Summarize(outOf).Median);
-        }
-        finally
-        {
-            await boot.Machine.ShutdownAsync(cancellationToken: CancellationToken.None);
-            Directory.Delete(folder, recursive: true);
-        }
+        QemuProfile tiny = BuiltInProfiles.CreateTiny(BuiltInProfiles.FindGuestDirectory(AppContext.BaseDirectory));
+        GuestFileRounds.Result result = await GuestFileRounds.MeasureAsync(tiny, "console", FileBytes, Rounds, cancellationToken);
+        report.Result("console_file_bytes", FileBytes);
+        report.Result("console_in_mb_per_s", result.InMBps);
+        report.Result("console_out_mb_per_s", result.OutMBps);
     }
 }

@@ -10,8 +10,9 @@ namespace QemuTestKit.Benchmarks;
 /// The guest agent channel's file throughput: <see cref="QgaClient"/> against a minimal raw-socket client doing the
 /// same guest-file-open/write/read/close calls in 1 MiB base64 blocks, alternating (ABBA), 16 MiB each way, both
 /// talking to one Debian qemu-ga run on the host on a unix socket (no guest, so the agent and the client are all that
-/// is measured). Also the round trip of <c>ExecAsync("/bin/true")</c>, and the console channel's
-/// copies on the tiny guest (<see cref="GuestFilesConsole"/>).
+/// is measured). Also the round trip of <c>ExecAsync("/bin/true")</c>, and the copies of <see cref="QemuGuest"/> on the
+/// tiny guest through the console channel (<see cref="GuestFilesConsole"/>) and through the agent channel, qemu-ga in
+/// the guest (<see cref="GuestFilesAgent"/>).
 /// </summary>
 internal sealed class GuestFilesSuite : IBenchmarkSuite
 {
@@ -94,6 +95,9 @@ internal sealed class GuestFilesSuite : IBenchmarkSuite
 
             // The console channel, on the tiny guest: what every guest with a shell gets without an agent.
             await GuestFilesConsole.RunAsync(report, cancellationToken);
+
+            // The agent channel, on the same tiny guest with "guestAgent": true: what QemuGuest's copies use once it is connected.
+            await GuestFilesAgent.RunAsync(report, cancellationToken);
         }
         finally
         {

@@ -25,7 +25,9 @@ public sealed class QemuGuest
     private readonly QemuGuestOptions _options;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly PortForwarder _ports;
+    private readonly AgentFileChannel _agentFiles;
     private IGuestFileChannel? _files;
+    private ConsoleFileChannel? _consoleFiles;
     private int _screenshots;
 
     /// <summary>Creates the toolkit for <paramref name="machine"/> (launched or not yet; calls need it running).</summary>
@@ -36,14 +38,21 @@ public sealed class QemuGuest
         _machine = machine;
         _options = options ?? new QemuGuestOptions();
         _ports = new PortForwarder(machine, _options);
+        _agentFiles = new AgentFileChannel(() => machine.GuestAgent);
     }
 
-    /// <summary>The channel file copies use; the console's unless a faster one is set.</summary>
+    /// <summary>
+    /// The channel file copies use: one that was set, else the guest agent while it is connected (much faster, and no
+    /// shell needed), else the console. Decided per copy, so an agent that connects or goes away is followed.
+    /// </summary>
     internal IGuestFileChannel FileChannel
     {
-        get => _files ??= new ConsoleFileChannel(_machine.Console, _options);
+        get => _files ?? (_machine.ConnectedGuestAgent is not null ? _agentFiles : ConsoleChannel);
         set => _files = value;
     }
+
+    /// <summary>The serial console's channel, the fallback for any guest with a shell there.</summary>
+    internal IGuestFileChannel ConsoleChannel => _consoleFiles ??= new ConsoleFileChannel(_machine.Console, _options);
 
     /// <summary>
     /// Forwards a free TCP port on 127.0.0.1 (the kernel picks it when QEMU binds) to guest TCP <paramref name="guestPort"/>

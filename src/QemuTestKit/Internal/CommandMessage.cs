@@ -57,6 +57,21 @@ internal static class CommandMessage
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>The <c>"return"</c> value of <paramref name="response"/>; for an error reply, throws what <paramref name="error"/> makes of it.</summary>
+    /// <param name="command">The command the response answers.</param>
+    /// <param name="response">The whole response.</param>
+    /// <param name="error">Makes the protocol's command exception from the command, the error class, the description and the response.</param>
+    public static JsonElement ReturnOrThrow(string command, JsonElement response, Func<string, string, string, JsonElement, Exception> error)
+    {
+        if (response.TryGetProperty("return", out JsonElement value))
+        {
+            return value;
+        }
+
+        (string errorClass, string description) = ReadError(response);
+        throw error(command, errorClass, description, response);
+    }
+
     /// <summary>
     /// The error class and description of an <c>{"error": {"class", "desc"}}</c> reply; for a malformed one, an empty
     /// class and the raw text, so the evidence is never lost.

@@ -4,6 +4,25 @@ namespace QemuTestKit.Internal;
 internal static class ReadBuffer
 {
     /// <summary>
+    /// Once every received byte is consumed (<paramref name="start"/> reached <paramref name="end"/>), starts again at
+    /// the front, and gives back a buffer that grew past four times <paramref name="initialBytes"/> for one large message:
+    /// it is not kept for the many small ones that follow.
+    /// </summary>
+    public static void ResetIfConsumed(ref byte[] buffer, ref int start, ref int end, ref int scanned, int initialBytes)
+    {
+        if (start != end)
+        {
+            return;
+        }
+
+        start = end = scanned = 0;
+        if (buffer.Length > 4 * initialBytes)
+        {
+            buffer = new byte[initialBytes];
+        }
+    }
+
+    /// <summary>
     /// Makes at least <paramref name="minFree"/> bytes free after <paramref name="end"/>: moves the unconsumed bytes
     /// from <paramref name="start"/> to the front, growing (doubling) the buffer when they would not leave enough room.
     /// <paramref name="scanned"/> (how far a delimiter search got) moves with them.

@@ -65,6 +65,7 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
                 await WaitForShellAsync(machine, Left(started), cancellationToken).ConfigureAwait(false);
             }
 
+            await WaitForGuestAgentAsync(machine, Left(started), cancellationToken).ConfigureAwait(false);
             return (machine, ready);
         }
         catch
@@ -80,6 +81,18 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
     /// </summary>
     public static Task WaitForShellAsync(QemuMachine machine, TimeSpan timeout, CancellationToken cancellationToken) =>
         machine.Console.ExecAsync(":", timeout, cancellationToken);
+
+    /// <summary>
+    /// With a guest agent channel, returns once the agent answers (connected, or resynchronised after a restore): part of
+    /// the ready condition, so a test's first agent call does not race qemu-ga's start. Nothing to do without one.
+    /// </summary>
+    public static async Task WaitForGuestAgentAsync(QemuMachine machine, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (machine.HasGuestAgent)
+        {
+            await machine.ConnectGuestAgentAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Kills and disposes a machine whose boot failed, keeping the caller's exception the one that is seen.</summary>
     public static async Task StopQuietlyAsync(QemuMachine machine)

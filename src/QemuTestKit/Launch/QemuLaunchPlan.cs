@@ -62,6 +62,14 @@ public sealed record QemuLaunchPlan
     /// <summary>The guest's user-mode NIC (<c>restrict=on</c>, netdev <c>net0</c>); null for none.</summary>
     public QemuProfileNetwork? Network => Profile.Network;
 
+    /// <summary>
+    /// The virtio-serial controller that carries the guest agent's port, or null when the profile has no
+    /// <see cref="QemuProfile.GuestAgent"/>: <c>virtio-serial-device</c> (virtio-mmio) on <c>microvm</c>, which has no PCI
+    /// bus, else <c>virtio-serial-pci</c> (PCI on <c>pc</c>, <c>q35</c> and aarch64 <c>virt</c>, whose kernels have the
+    /// generic PCI host built in). The machine adds it with the agent's socket, which it owns.
+    /// </summary>
+    public string? GuestAgentSerialDevice => Profile.GuestAgent ? (MachineType == "microvm" ? "virtio-serial-device" : "virtio-serial-pci") : null;
+
     /// <summary>The guest's display device for screendumps.</summary>
     public QemuDisplay Display => Profile.Display;
 
@@ -114,7 +122,8 @@ public sealed record QemuLaunchPlan
     /// <summary>
     /// <c>auto</c> takes KVM when the guest is of the host's architecture and KVM is usable (a foreign guest is emulated
     /// whatever the host offers: KVM cannot run another architecture's code); <c>QEMUTESTKIT_ACCEL</c> (<c>kvm</c>,
-    /// <c>tcg</c>, <c>hvf</c>, <c>whpx</c>) overrides <c>auto</c> for a whole run.
+    /// <c>tcg</c>, <c>hvf</c>, <c>whpx</c>) overrides <c>auto</c> for a whole run, for the guests of the host's
+    /// architecture: a run with <c>hvf</c> on Apple silicon still emulates its x86_64 guests.
     /// </summary>
     private static QemuAccelerator DecideAccelerator(QemuProfile profile, string binary, QemuHost host)
     {
@@ -123,11 +132,13 @@ public sealed record QemuLaunchPlan
             return profile.Accel;
         }
 
+        bool native = profile.Arch == host.Architecture;
         if (ProfileEnum.TryParse(host.AcceleratorOverride, out QemuAccelerator forced) && forced != QemuAccelerator.Auto)
         {
-            return forced;
+            // Every accelerator but TCG runs the guest's code on the host's CPU, so it cannot run another architecture's.
+            return native ? forced : QemuAccelerator.Tcg;
         }
 
-        return profile.Arch == host.Architecture && host.KvmUsable(profile.Arch, binary) ? QemuAccelerator.Kvm : QemuAccelerator.Tcg;
+        return native && host.KvmUsable(profile.Arch, binary) ? QemuAccelerator.Kvm : QemuAccelerator.Tcg;
     }
 }

@@ -22,21 +22,8 @@ public sealed partial class QemuMachine
         _dirs.SweepLeftovers();
 
         // Sockets first: their paths decide whether a short socket folder is needed.
-        string? consoleUnixPath = null;
-        int consolePort = 0;
-        if (_consoleSet)
-        {
-            if (connectBack)
-            {
-                consoleUnixPath = _dirs.SocketPath("console");
-                _removeFiles.Add(consoleUnixPath);
-            }
-            else
-            {
-                consolePort = FreeTcpPort();
-                listenPorts.Add(consolePort);
-            }
-        }
+        (string? consoleUnixPath, int consolePort) = _consoleSet ? ReserveServedSocket("console", connectBack, listenPorts) : (null, 0);
+        (string? agentUnixPath, int agentPort) = ReserveGuestAgentSocket(connectBack, listenPorts);
 
         QemuSocketAddress? monitor = null;
         if (_qmpSet)
@@ -69,7 +56,10 @@ public sealed partial class QemuMachine
         MachineCommandLine.ConsoleChardev? console = _consoleSet
             ? new MachineCommandLine.ConsoleChardev(consoleUnixPath, _launcher.QemuListenHost, consolePort, _consoleDeviceType)
             : null;
-        List<string> baseArgs = MachineCommandLine.BaseArgs(monitor, connectBack, _machine, _consoleIndex, console);
+        MachineCommandLine.GuestAgentChardev? agent = _agentSerialDevice is not null
+            ? new MachineCommandLine.GuestAgentChardev(agentUnixPath, _launcher.QemuListenHost, agentPort, _agentSerialDevice)
+            : null;
+        List<string> baseArgs = MachineCommandLine.BaseArgs(monitor, connectBack, _machine, _consoleIndex, console, agent);
         var spec = new QemuLaunchSpec
         {
             Wrapper = _wrapper,
@@ -84,6 +74,8 @@ public sealed partial class QemuMachine
             ConsolePort = consolePort > 0 ? consolePort : null,
             MonitorPath = connectBack && monitor is { IsUnix: true } ? monitor.Path : null,
             ConsolePath = consoleUnixPath,
+            GuestAgentPath = agentUnixPath,
+            GuestAgentPort = agentPort > 0 ? agentPort : null,
             InheritedFileDescriptors = [.. _inheritedFds],
             Environment = _environment,
         };
@@ -131,6 +123,24 @@ public sealed partial class QemuMachine
             throw new QemuLaunchException(
                 $"QEMU did not connect to {(monitor is null ? "the console" : "QMP at " + monitor)} within the QMP timer ({_qmpTimer.TotalSeconds:0.###} s).", ex);
         }
+    }
+
+    /// <summary>
+    /// A socket QEMU serves (console, guest agent): a unix socket in the socket folder when QEMU can reach this host's
+    /// files, else a free TCP port QEMU listens on.
+    /// </summary>
+    private (string? UnixPath, int Port) ReserveServedSocket(string kind, bool connectBack, List<int> listenPorts)
+    {
+        if (connectBack)
+        {
+            string path = _dirs.SocketPath(kind);
+            _removeFiles.Add(path);
+            return (path, 0);
+        }
+
+        int port = FreeTcpPort();
+        listenPorts.Add(port);
+        return (null, port);
     }
 
     private static void SafeCancel(CancellationTokenSource source)

@@ -240,6 +240,7 @@ public sealed partial class QemuMachine
     private async Task PostShutdownAsync()
     {
         await Step(CloseQmpConnectionAsync).ConfigureAwait(false);
+        await Step(CloseGuestAgentAsync).ConfigureAwait(false);
         await Step(async () =>
         {
             if (_listener is not null)

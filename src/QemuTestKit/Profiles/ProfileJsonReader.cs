@@ -13,7 +13,7 @@ internal static partial class ProfileJsonReader
     [
         "arch", "machine", "memory", "smp", "accel", "kernel", "initrd", "append", "drives", "args", "console",
         "readyPattern", "failurePatterns", "prompt", "bootTimeoutSeconds", "shutdownTimeoutSeconds", "warmStart",
-        "runner", "containerImage", "network", "display", "firmware",
+        "runner", "containerImage", "network", "display", "firmware", "guestAgent",
     ];
 
     public static QemuProfile Read(
@@ -100,6 +100,9 @@ internal static partial class ProfileJsonReader
                     break;
                 case "warmStart":
                     profile = profile with { WarmStart = ctx.Bool(property.Name, value) };
+                    break;
+                case "guestAgent":
+                    profile = profile with { GuestAgent = ctx.Bool(property.Name, value) };
                     break;
                 case "runner":
                     profile = profile with { Runner = ProfileEnum.Parse<QemuRunner>(ctx.OneOf(property.Name, value, ProfileEnum.Names<QemuRunner>()), property.Name) };

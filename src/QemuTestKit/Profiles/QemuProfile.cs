@@ -64,6 +64,14 @@ public sealed record QemuProfile
     /// <summary>The display device for screendumps (QEMU itself stays headless); <see cref="QemuDisplay.None"/> by default.</summary>
     public QemuDisplay Display { get; init; } = QemuDisplay.None;
 
+    /// <summary>
+    /// Whether the VM gets the QEMU guest agent's channel: a virtio-serial port named <c>org.qemu.guest_agent.0</c> on a
+    /// unix-socket chardev. The boot then also waits for the agent in the guest to answer (part of the ready condition),
+    /// and <c>QemuMachine.GuestAgent</c> is a connected client; file copies go through the agent. The guest must
+    /// run <c>qemu-ga</c> on that port (the tiny guest does). JSON: <c>"guestAgent": true</c>.
+    /// </summary>
+    public bool GuestAgent { get; init; }
+
     /// <summary>Extra QEMU arguments, appended as given.</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 

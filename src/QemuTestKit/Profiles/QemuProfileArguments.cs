@@ -9,7 +9,9 @@ namespace QemuTestKit;
 internal static class QemuProfileArguments
 {
     /// <summary>QEMU's arguments for a plan: its decided accelerator and drives, the rest from its profile.</summary>
-    public static IReadOnlyList<string> Build(QemuLaunchPlan plan)
+    /// <param name="plan">The plan.</param>
+    /// <param name="acceleratorText">Written as <c>-accel</c>'s value instead of the plan's (a snapshot's <c>{Accel}</c>).</param>
+    public static IReadOnlyList<string> Build(QemuLaunchPlan plan, string? acceleratorText = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         QemuProfile profile = plan.Profile;
@@ -22,7 +24,7 @@ internal static class QemuProfileArguments
             args.Add("-nodefaults");
         }
 
-        args.AddRange(["-accel", ProfileEnum.Name(plan.Accelerator)]);
+        args.AddRange(["-accel", acceleratorText ?? ProfileEnum.Name(plan.Accelerator)]);
         if (profile.Memory is not null)
         {
             args.AddRange(["-m", profile.Memory]);

@@ -100,6 +100,11 @@ internal static class QemuProfileMachine
             machine.SetConsole(console.Device, console.Index);
         }
 
+        if (plan.GuestAgentSerialDevice is string agentSerial)
+        {
+            machine.SetGuestAgent(agentSerial);
+        }
+
         return machine;
     }
 }

@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Net.Sockets;
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using QemuTestKit.Internal;
@@ -10,7 +9,6 @@ namespace QemuTestKit.Qga;
 // The one sequential read loop: splits the channel on newlines and 0xFF markers, matches replies by id.
 public sealed partial class QgaClient
 {
-    private const int MaxMessageBytes = 64 * 1024 * 1024;
     private const int InitialReadBufferBytes = 16 * 1024;
     private const int MinReadBytes = 4 * 1024;
 
@@ -26,15 +24,11 @@ public sealed partial class QgaClient
             while (true)
             {
                 ReadBuffer.MakeRoom(ref buffer, ref start, ref end, ref scanned, MinReadBytes);
-                int received = await _stream.ReadAsync(buffer.AsMemory(end), _readCancel.Token).ConfigureAwait(false);
+                int received = await _channel.ReceiveAsync(buffer.AsMemory(end)).ConfigureAwait(false);
                 if (received == 0)
                 {
                     endOfFile = true;
-                    if (end > start)
-                    {
-                        Stale(buffer.AsSpan(start, end - start), "the channel ended in the middle of a message");
-                    }
-
+                    Stale(new ReadOnlySequence<byte>(buffer, start, end - start), "the channel ended in the middle of a message");
                     break;
                 }
 
@@ -42,7 +36,7 @@ public sealed partial class QgaClient
                 while (true)
                 {
                     // 0xFF never occurs in UTF-8 JSON: the agent writes it only right before a sync reply.
-                    int found = buffer.AsSpan(scanned, end - scanned).IndexOfAny((byte)'\n', Marker);
+                    int found = buffer.AsSpan(scanned, end - scanned).IndexOfAny((byte)'\n', JsonLinesChannel.FlushMarker);
                     if (found < 0)
                     {
                         scanned = end;
@@ -50,13 +44,14 @@ public sealed partial class QgaClient
                     }
 
                     found += scanned;
-                    if (buffer[found] == Marker)
+                    var line = new ReadOnlySequence<byte>(buffer, start, found - start);
+                    if (buffer[found] == JsonLinesChannel.FlushMarker)
                     {
                         // Whatever came before the marker on this line is the tail of something older.
-                        Stale(buffer.AsSpan(start, found - start), "before a 0xFF marker");
+                        Stale(line, "before a 0xFF marker");
                         afterMarker = true;
                     }
-                    else if (ProcessLine(buffer.AsSpan(start, found - start), afterMarker))
+                    else if (ProcessLine(line, afterMarker))
                     {
                         afterMarker = false;
                     }
@@ -64,40 +59,24 @@ public sealed partial class QgaClient
                     start = scanned = found + 1;
                 }
 
-                if (end - start > MaxMessageBytes)
-                {
-                    throw new QgaConnectionException($"Guest agent {_name}: a message exceeded {MaxMessageBytes} bytes without a newline.");
-                }
-
-                if (start == end)
-                {
-                    start = end = scanned = 0;
-                    if (buffer.Length > 4 * InitialReadBufferBytes)
-                    {
-                        buffer = new byte[InitialReadBufferBytes]; // do not keep a file block's buffer for 20-byte replies
-                    }
-                }
+                _channel.CheckMessageSize(end - start);
+                ReadBuffer.ResetIfConsumed(ref buffer, ref start, ref end, ref scanned, InitialReadBufferBytes);
             }
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or QgaConnectionException)
-        {
-            failure = ex;
         }
 #pragma warning disable CA1031 // Whatever breaks the loop must still fault the waiters, or they hang forever.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            failure = new QgaConnectionException($"Guest agent {_name}: the read loop failed: {ex.Message}", ex);
+            failure = _channel.ReadLoopFailure(ex);
         }
 
-        Terminate(failure, endOfFile);
-        _readLoopDone.TrySetResult();
+        _channel.EndReadLoop(failure, endOfFile);
     }
 
     /// <summary>Routes one line; returns whether it held a message (whitespace-only lines do not count).</summary>
-    private bool ProcessLine(ReadOnlySpan<byte> line, bool afterMarker)
+    private bool ProcessLine(ReadOnlySequence<byte> line, bool afterMarker)
     {
-        if (line.Trim(" \t\r\n"u8).IsEmpty)
+        if (JsonLine.IsBlank(line))
         {
             return false;
         }
@@ -105,12 +84,7 @@ public sealed partial class QgaClient
         JsonElement message;
         try
         {
-            var reader = new Utf8JsonReader(line);
-            message = JsonElement.ParseValue(ref reader);
-            if (reader.Read())
-            {
-                throw new JsonException("Data after the JSON value.");
-            }
+            message = JsonLine.Parse(line);
         }
         catch (JsonException)
         {
@@ -130,7 +104,7 @@ public sealed partial class QgaClient
 
         if (message.TryGetProperty("id", out JsonElement idElement))
         {
-            if (idElement.TryGetInt64(out long id) && _pending.TryRemove(id, out QgaPendingCall? call))
+            if (idElement.TryGetInt64(out long id) && _channel.TryTake(id, out PendingCall? call))
             {
                 call.TrySetResult(message);
             }
@@ -160,77 +134,15 @@ public sealed partial class QgaClient
         return true;
     }
 
-    private void Stale(ReadOnlySpan<byte> bytes, string why)
+    private void Stale(ReadOnlySequence<byte> bytes, string why)
     {
-        if (bytes.Trim(" \t\r\n"u8).IsEmpty)
+        if (JsonLine.IsBlank(bytes))
         {
             return;
         }
 
-        const int Max = 200;
-        string text = Encoding.UTF8.GetString(bytes.Length > Max ? bytes[..Max] : bytes) + (bytes.Length > Max ? "…" : "");
+        string text = JsonLine.Preview(bytes);
         Transcript.Add(QmpMessageDirection.Received, Encoding.UTF8.GetBytes($"(stale, {why}: {text})"));
         QgaLog.Stale(_logger, _name, why, text);
-    }
-
-    /// <summary>Ends the channel once: fails (or, when expected, just completes) everything that waits on it.</summary>
-    private void Terminate(Exception? failure, bool endOfFile)
-    {
-        if (Interlocked.Exchange(ref _terminated, 1) != 0)
-        {
-            return;
-        }
-
-        string? noReply = _noReplyCommandSent;
-        bool lostAfterNoReply = noReply is not null && failure is null or IOException or SocketException;
-        bool expected = _closing || lostAfterNoReply;
-        string reason = _closing ? "closed by the client"
-            : lostAfterNoReply ? $"closed by the agent after '{noReply}'"
-            : failure is QgaConnectionException qce ? qce.Message
-            : failure is not null ? $"{failure.GetType().Name}: {failure.Message}"
-            : endOfFile ? "closed by the other end (end of file)" : "ended";
-        _terminationReason = reason;
-
-        string tail = TailText();
-        QgaConnectionException? error = expected ? null : new QgaConnectionException($"Guest agent {_name}: connection lost: {reason}. {tail}", failure);
-        _terminationError = error;
-        if (error is null)
-        {
-            QgaLog.ClosedExpected(_logger, _name);
-        }
-        else
-        {
-            QgaLog.ClosedUnexpected(_logger, _name, error);
-        }
-
-        // _terminated is set: writers that come now throw, so the table cannot gain an entry nobody fails.
-        foreach (long key in _pending.Keys)
-        {
-            if (_pending.TryRemove(key, out QgaPendingCall? call))
-            {
-                call.TrySetException(new QgaConnectionException(
-                    $"Guest agent {_name}: no reply to '{call.Command}' (#{call.Id.ToString(CultureInfo.InvariantCulture)}): connection {reason}. {tail}", failure)
-                {
-                    PendingCommand = call.Command,
-                });
-            }
-        }
-
-        lock (_syncLock)
-        {
-            _sync?.TrySetException(new QgaConnectionException($"Guest agent {_name}: no answer to {SyncCommand}: connection {reason}. {tail}", failure)
-            {
-                PendingCommand = SyncCommand,
-            });
-        }
-
-        if (error is null)
-        {
-            _completion.TrySetResult();
-        }
-        else
-        {
-            _completion.TrySetException(error);
-        }
     }
 }

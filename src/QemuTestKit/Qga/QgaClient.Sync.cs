@@ -1,4 +1,5 @@
 using QemuTestKit.Internal;
+using QemuTestKit.Qmp;
 
 namespace QemuTestKit.Qga;
 
@@ -44,7 +45,7 @@ public sealed partial class QgaClient
                 }
 
                 var arguments = new WriterArguments(w => w.WriteNumber("id"u8, id));
-                await WriteAsync(SyncCommand, id: null, arguments, markerFirst: true, RemainingOf(deadline), cancellationToken).ConfigureAwait(false);
+                await WriteAsync(SyncCommand, id: null, arguments, MessageKind.FlushThenExecute, RemainingOf(deadline), cancellationToken).ConfigureAwait(false);
                 TimeSpan remaining = RemainingOf(deadline) ?? Timeout.InfiniteTimeSpan;
                 TimeSpan wait = remaining == Timeout.InfiniteTimeSpan || remaining > retry ? retry : remaining;
                 try

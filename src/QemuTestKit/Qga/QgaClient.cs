@@ -1,8 +1,5 @@
-using System.Buffers;
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -29,46 +26,27 @@ namespace QemuTestKit.Qga;
 /// </remarks>
 public sealed partial class QgaClient : IAsyncDisposable
 {
-    private const int TailMessages = 12;
     private const string SyncCommand = "guest-sync-delimited";
-
-    /// <summary>The agent flushes its JSON parser when it reads this byte, and writes it before a sync reply.</summary>
-    private const byte Marker = 0xFF;
 
     /// <summary>What a command that never answers returns once sent.</summary>
     private static readonly JsonElement NoReplyResponse = JsonDocument.Parse("""{"return": {}}""").RootElement.Clone();
 
-    private readonly Stream _stream;
+    private readonly JsonLinesChannel _channel;
     private readonly QgaClientOptions _options;
     private readonly ILogger _logger;
     private readonly string _name;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _syncGate = new(1, 1);
-    private readonly ArrayBufferWriter<byte> _writeBuffer = new(256);
-    private readonly Utf8JsonWriter _jsonWriter;
-    private readonly ConcurrentDictionary<long, QgaPendingCall> _pending = new();
     private readonly Lock _syncLock = new();
-    private readonly CancellationTokenSource _readCancel = new();
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _readLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lazy<Task> _close;
     private QgaSync? _sync;
     private long _nextId;
-    private int _terminated;
-    private volatile bool _closing;
-    private volatile string? _noReplyCommandSent;
-    private volatile string? _terminationReason;
-    private QgaConnectionException? _terminationError;
 
-    private QgaClient(Stream stream, QgaClientOptions options)
+    private QgaClient(Stream stream, Socket? socket, QgaClientOptions options)
     {
-        _stream = stream;
         _options = options;
         _logger = options.Logger ?? NullLogger.Instance;
         _name = options.Name ?? "qga";
-        _jsonWriter = new Utf8JsonWriter(_writeBuffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         Transcript = new QmpTranscript(options.TranscriptMaxBytes);
-        _close = new Lazy<Task>(CloseCoreAsync);
+        _channel = new JsonLinesChannel(stream, socket, new Protocol(this), Transcript, options.ConvertKeys);
     }
 
     /// <summary>
@@ -78,13 +56,13 @@ public sealed partial class QgaClient : IAsyncDisposable
     public QmpTranscript Transcript { get; }
 
     /// <summary>Whether the channel has ended (for any reason).</summary>
-    public bool IsClosed => Volatile.Read(ref _terminated) != 0;
+    public bool IsClosed => _channel.IsClosed;
 
     /// <summary>
     /// Completes when the channel ends: successfully after <see cref="CloseAsync"/> or after a command that never
     /// answers (such as <c>guest-shutdown</c>), faulted with <see cref="QgaConnectionException"/> otherwise.
     /// </summary>
-    public Task Completion => _completion.Task;
+    public Task Completion => _channel.Completion;
 
     /// <summary>
     /// Connects to the agent's channel at the unix socket <paramref name="unixSocketPath"/> (QEMU's chardev behind the
@@ -98,7 +76,7 @@ public sealed partial class QgaClient : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(unixSocketPath);
         Socket socket = await SocketConnect.UnixAsync(unixSocketPath, cancellationToken).ConfigureAwait(false);
-        return await ConnectAsync(new NetworkStream(socket, ownsSocket: true), options, cancellationToken).ConfigureAwait(false);
+        return await StartAsync(new NetworkStream(socket, ownsSocket: true), socket, options, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -108,12 +86,18 @@ public sealed partial class QgaClient : IAsyncDisposable
     /// <exception cref="QgaConnectionException">The channel ended before the agent answered the sync.</exception>
     /// <exception cref="TimeoutException">The agent did not answer within <see cref="QgaClientOptions.CommandTimeout"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static async Task<QgaClient> ConnectAsync(Stream stream, QgaClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<QgaClient> ConnectAsync(Stream stream, QgaClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var client = new QgaClient(stream, options ?? new QgaClientOptions());
+        return StartAsync(stream, socket: null, options, cancellationToken);
+    }
+
+    private static async Task<QgaClient> StartAsync(Stream stream, Socket? socket, QgaClientOptions? options, CancellationToken cancellationToken)
+    {
+        var client = new QgaClient(stream, socket, options ?? new QgaClientOptions());
         try
         {
+            client._channel.ReadLoopStarted();
             _ = client.ReadLoopAsync();
             await client.ResyncAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return client;
@@ -197,18 +181,17 @@ public sealed partial class QgaClient : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(command);
         cancellationToken.ThrowIfCancellationRequested();
         TimeSpan? timeout = _options.CommandTimeout;
-        var call = new QgaPendingCall(command, Interlocked.Increment(ref _nextId));
+        var call = new PendingCall(command, Interlocked.Increment(ref _nextId), sentWithId: true, resumeInline: false);
         if (NeverAnswers(command))
         {
-            await WriteAsync(command, call.Id, arguments, markerFirst: false, timeout, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(command, call.Id, arguments, MessageKind.Execute, timeout, cancellationToken).ConfigureAwait(false);
             return NoReplyResponse;
         }
 
-        // Registered before the write so a reply can never overtake its registration.
-        _pending[call.Id] = call;
+        _channel.Register(call);
         try
         {
-            await WriteAsync(command, call.Id, arguments, markerFirst: false, timeout, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(command, call.Id, arguments, MessageKind.Execute, timeout, cancellationToken).ConfigureAwait(false);
             try
             {
                 return await call.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
@@ -221,109 +204,35 @@ public sealed partial class QgaClient : IAsyncDisposable
         finally
         {
             // A late reply finds nobody and is logged and dropped: the next command is matched by its own id.
-            _pending.TryRemove(call.Id, out _);
+            _channel.Forget(call);
         }
     }
 
     /// <summary>Ends the channel: pending calls fail with <see cref="QgaConnectionException"/>; the stream is disposed.</summary>
-    public Task CloseAsync() => _close.Value;
+    public Task CloseAsync() => _channel.CloseAsync();
 
     /// <summary>Same as <see cref="CloseAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
 
     /// <summary>The last messages of the transcript, for exception messages.</summary>
-    internal string TailText() => "Last guest agent messages:\n" + Transcript.Tail(TailMessages);
+    internal string TailText() => _channel.TailText();
 
     /// <summary>The agent's commands declared without a success response: on success nothing ever comes back.</summary>
     private static bool NeverAnswers(string command) =>
         command is "guest-shutdown" or "guest-suspend-disk" or "guest-suspend-ram" or "guest-suspend-hybrid";
 
-    private static JsonElement ReturnOrThrow(string command, JsonElement response)
-    {
-        if (response.TryGetProperty("return", out JsonElement value))
-        {
-            return value;
-        }
-
-        (string errorClass, string description) = CommandMessage.ReadError(response);
-        throw new QgaCommandException(command, errorClass, description, response);
-    }
+    private static JsonElement ReturnOrThrow(string command, JsonElement response) =>
+        CommandMessage.ReturnOrThrow(command, response, static (command, errorClass, description, response) => new QgaCommandException(command, errorClass, description, response));
 
     /// <summary>
-    /// Sends one message, whole: never cancelled half-way, since a torn message would corrupt the channel. The write
-    /// lock's wait is bounded by <paramref name="timeout"/> and the caller's token.
+    /// Sends one message (see <see cref="JsonLinesChannel.WriteAsync"/>); a failed write, which ended the channel, throws
+    /// here, since a command that never answers has no reply to fail.
     /// </summary>
-    private async Task WriteAsync(string command, long? id, object? arguments, bool markerFirst, TimeSpan? timeout, CancellationToken cancellationToken)
+    private async Task WriteAsync(string command, long? id, object? arguments, MessageKind kind, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        if (!await _writeLock.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
+        if (!await _channel.WriteAsync(command, arguments, id, kind, timeout, inOrder: null, otherEndCloses: NeverAnswers(command), cancellationToken).ConfigureAwait(false))
         {
-            throw new TimeoutException($"Guest agent {_name}: could not send '{command}' within {timeout}: another write is stuck. {TailText()}");
-        }
-
-        try
-        {
-            ThrowIfClosed(command);
-            byte[] message = CommandMessage.Write(
-                _writeBuffer, _jsonWriter, markerFirst ? [Marker] : [], "execute"u8, command, arguments, _options.ConvertKeys, id);
-            int jsonStart = markerFirst ? 1 : 0;
-            var text = new ReadOnlyMemory<byte>(message, jsonStart, message.Length - jsonStart - 1);
-            Transcript.Add(QmpMessageDirection.Sent, text);
-            QgaLog.Sent(_logger, _name, new Utf8Text(text));
-            if (NeverAnswers(command))
-            {
-                // Set before the bytes leave: the agent may close the channel before the write returns.
-                _noReplyCommandSent = command;
-            }
-
-            try
-            {
-                await _stream.WriteAsync(message, CancellationToken.None).ConfigureAwait(false);
-                await _stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                // A failed write leaves the channel in an unknown state: end it, which fails this command too.
-                Terminate(new QgaConnectionException($"Guest agent {_name}: sending '{command}' failed: {ex.Message}", ex), endOfFile: false);
-                ThrowIfClosed(command);
-            }
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    private void ThrowIfClosed(string command)
-    {
-        if (Volatile.Read(ref _terminated) != 0)
-        {
-            throw new QgaConnectionException($"Guest agent {_name}: cannot send '{command}': the channel is closed ({_terminationReason}).", _terminationError)
-            {
-                PendingCommand = command,
-            };
-        }
-    }
-
-    private async Task CloseCoreAsync()
-    {
-        _closing = true;
-
-        // A socket read ends when the stream is disposed; a pipe read may need the token.
-        await _readCancel.CancelAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        await _readLoopDone.Task.ConfigureAwait(false);
-        Terminate(failure: null, endOfFile: false);
-        _readCancel.Dispose();
-
-        // Writers that come after this see the channel closed before touching the JSON writer.
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await _jsonWriter.DisposeAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
+            _channel.ThrowIfClosed(command);
         }
     }
 }

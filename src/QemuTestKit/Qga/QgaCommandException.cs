@@ -1,18 +1,15 @@
 using System.Text.Json;
+using QemuTestKit.Qmp;
 
 namespace QemuTestKit.Qga;
 
 /// <summary>The guest agent answered a command with an error reply (<c>{"error": {"class", "desc"}}</c>).</summary>
-public sealed class QgaCommandException : Exception
+public sealed class QgaCommandException : CommandErrorException
 {
     /// <summary>Creates the exception for <paramref name="command"/> failing with <paramref name="errorClass"/>.</summary>
     public QgaCommandException(string command, string errorClass, string description, JsonElement response)
-        : base($"Guest agent command '{command}' failed: {errorClass}: {description}")
+        : base($"Guest agent command '{command}' failed: {errorClass}: {description}", command, errorClass, description, response, null)
     {
-        Command = command;
-        ErrorClass = errorClass;
-        Description = description;
-        Response = response;
     }
 
     /// <summary>Creates the exception with no details.</summary>
@@ -23,31 +20,13 @@ public sealed class QgaCommandException : Exception
 
     /// <summary>Creates the exception with only a message.</summary>
     public QgaCommandException(string message)
-        : base(message)
+        : base(message, "", "", message, default, null)
     {
-        Command = "";
-        ErrorClass = "";
-        Description = message;
     }
 
     /// <summary>Creates the exception with only a message and an inner exception.</summary>
     public QgaCommandException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(message, "", "", message, default, innerException)
     {
-        Command = "";
-        ErrorClass = "";
-        Description = message;
     }
-
-    /// <summary>The command that failed, e.g. <c>guest-file-open</c>.</summary>
-    public string Command { get; }
-
-    /// <summary>The agent's error class, e.g. <c>GenericError</c> or <c>CommandNotFound</c>.</summary>
-    public string ErrorClass { get; }
-
-    /// <summary>The agent's human-readable description of the error.</summary>
-    public string Description { get; }
-
-    /// <summary>The whole error reply.</summary>
-    public JsonElement Response { get; }
 }

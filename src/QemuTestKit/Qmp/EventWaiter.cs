@@ -4,7 +4,7 @@ namespace QemuTestKit.Qmp;
 
 /// <summary>
 /// Someone waiting for the first new event that matches one of their (name, match) pairs. Completed like
-/// <see cref="PendingRequest"/>: synchronously, after the read loop has handed reading over.
+/// <see cref="PendingCall"/>: synchronously, after the read loop has handed reading over.
 /// </summary>
 internal sealed class EventWaiter(IReadOnlyList<(string Name, JsonElement? Match)>? filters)
     : TaskCompletionSource<QmpEvent>(TaskCreationOptions.None)

@@ -97,9 +97,9 @@ public sealed partial class QmpClient
         var listener = new EventListener(names);
         lock (_eventLock)
         {
-            if (Volatile.Read(ref _terminated) != 0)
+            if (_channel.IsClosed)
             {
-                listener.Channel.Writer.TryComplete(_terminationError);
+                listener.Channel.Writer.TryComplete(_channel.TerminationError);
             }
             else
             {
@@ -149,9 +149,9 @@ public sealed partial class QmpClient
                 }
             }
 
-            if (Volatile.Read(ref _terminated) != 0)
+            if (_channel.IsClosed)
             {
-                throw new QmpConnectionException($"QMP {_name}: cannot wait for {what}: the connection is closed ({_terminationReason}). {TailText()}", _terminationError);
+                throw new QmpConnectionException($"QMP {_name}: cannot wait for {what}: the connection is closed ({_channel.TerminationReason}). {TailText()}", _channel.TerminationError);
             }
 
             if (timeout is { } t && t <= TimeSpan.Zero)

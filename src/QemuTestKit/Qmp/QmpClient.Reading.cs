@@ -1,9 +1,7 @@
 using System.Buffers;
-using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using QemuTestKit.Internal;
 
 namespace QemuTestKit.Qmp;
 
@@ -16,45 +14,17 @@ public sealed partial class QmpClient
     private const int InitialReadBufferBytes = 16 * 1024;
     private const int MinReadBytes = 4 * 1024;
 
+    /// <summary>The data of an event that carries none.</summary>
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
     private void StartReadLoop() => _ = ReadLoopAsync(ReceiveAsync());
 
-    /// <summary>
-    /// One receive into the free end of the read buffer: straight from the socket when there is one (no stream or
-    /// pipe layers in between), else from the stream. Failures come back in the task, never thrown here.
-    /// </summary>
+    /// <summary>One receive into the free end of the read buffer. Failures come back in the task, never thrown here.</summary>
     private ValueTask<int> ReceiveAsync()
     {
-        try
-        {
-            if (_readStart == _readEnd)
-            {
-                _readStart = _readEnd = _readScanned = 0;
-                if (_readBuffer.Length > 4 * InitialReadBufferBytes)
-                {
-                    _readBuffer = new byte[InitialReadBufferBytes]; // do not keep a 16 MiB buffer for 100-byte replies
-                }
-            }
-
-            if (_readBuffer.Length - _readEnd < MinReadBytes)
-            {
-                int kept = _readEnd - _readStart;
-                byte[] target = kept + MinReadBytes <= _readBuffer.Length ? _readBuffer : new byte[Math.Max(_readBuffer.Length * 2, kept + MinReadBytes)];
-                Buffer.BlockCopy(_readBuffer, _readStart, target, 0, kept);
-                _readBuffer = target;
-                _readScanned -= _readStart;
-                _readStart = 0;
-                _readEnd = kept;
-            }
-
-            Memory<byte> free = _readBuffer.AsMemory(_readEnd);
-            return _socket is { } socket ? socket.ReceiveAsync(free, SocketFlags.None) : _stream.ReadAsync(free, _readCancel.Token);
-        }
-#pragma warning disable CA1031 // Handed to the loop, which decides what a failure means.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            return ValueTask.FromException<int>(ex);
-        }
+        ReadBuffer.ResetIfConsumed(ref _readBuffer, ref _readStart, ref _readEnd, ref _readScanned, InitialReadBufferBytes);
+        ReadBuffer.MakeRoom(ref _readBuffer, ref _readStart, ref _readEnd, ref _readScanned, MinReadBytes);
+        return _channel.ReceiveAsync(_readBuffer.AsMemory(_readEnd));
     }
 
     /// <summary>
@@ -77,10 +47,10 @@ public sealed partial class QmpClient
                 {
                     endOfFile = true;
                     var rest = new ReadOnlySequence<byte>(_readBuffer, _readStart, _readEnd - _readStart);
-                    if (!IsWhitespace(rest))
+                    if (!JsonLine.IsBlank(rest))
                     {
                         failure = new QmpConnectionException(
-                            $"QMP {_name}: the connection ended in the middle of a message ({rest.Length} bytes without a newline: {Preview(rest)}).");
+                            $"QMP {_name}: the connection ended in the middle of a message ({rest.Length} bytes without a newline: {JsonLine.Preview(rest)}).");
                     }
 
                     break;
@@ -102,10 +72,7 @@ public sealed partial class QmpClient
                     _readStart = _readScanned = newline + 1;
                 }
 
-                if (_readEnd - _readStart > MaxMessageBytes)
-                {
-                    throw new QmpConnectionException($"QMP {_name}: a message exceeded {MaxMessageBytes} bytes without a newline.");
-                }
+                _channel.CheckMessageSize(_readEnd - _readStart);
 
                 // Awaited exactly once, here or by the invocation the loop is handed to; IsCompleted does not consume it.
 #pragma warning disable CA2012
@@ -133,15 +100,11 @@ public sealed partial class QmpClient
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or QmpConnectionException)
-        {
-            failure = ex;
-        }
 #pragma warning disable CA1031 // Whatever breaks the loop must still fault the waiters, or they hang forever.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            failure = new QmpConnectionException($"QMP {_name}: the read loop failed: {ex.Message}", ex);
+            failure = _channel.ReadLoopFailure(ex);
         }
 
         if (_batch is { } last)
@@ -150,8 +113,7 @@ public sealed partial class QmpClient
             Deliver(last);
         }
 
-        Terminate(failure, endOfFile);
-        _readLoopDone.TrySetResult();
+        _channel.EndReadLoop(failure, endOfFile);
     }
 
     private static void Deliver(List<Delivery> batch)
@@ -173,7 +135,7 @@ public sealed partial class QmpClient
 
     private void ProcessLine(ReadOnlySequence<byte> line)
     {
-        if (IsWhitespace(line))
+        if (JsonLine.IsBlank(line))
         {
             return;
         }
@@ -181,18 +143,12 @@ public sealed partial class QmpClient
         JsonElement message;
         try
         {
-            // One copy, into the element's own document; the transcript keeps that document, not another array.
-            var reader = new Utf8JsonReader(line);
-            message = JsonElement.ParseValue(ref reader);
-            if (reader.Read())
-            {
-                throw new JsonException("Data after the JSON value.");
-            }
+            message = JsonLine.Parse(line);
         }
         catch (JsonException ex)
         {
             Transcript.Add(QmpMessageDirection.Received, line.ToArray());
-            throw new QmpConnectionException($"QMP {_name}: QEMU sent invalid JSON ({ex.Message}): {Preview(line)}", ex);
+            throw new QmpConnectionException($"QMP {_name}: QEMU sent invalid JSON ({ex.Message}): {JsonLine.Preview(line)}", ex);
         }
 
         Transcript.AddReceived(message);
@@ -200,7 +156,7 @@ public sealed partial class QmpClient
 
         if (message.ValueKind != JsonValueKind.Object)
         {
-            throw new QmpConnectionException($"QMP {_name}: QEMU sent a message that is not a JSON object: {Preview(line)}");
+            throw new QmpConnectionException($"QMP {_name}: QEMU sent a message that is not a JSON object: {JsonLine.Preview(line)}");
         }
 
         if (!_greeting.Task.IsCompleted)
@@ -221,64 +177,19 @@ public sealed partial class QmpClient
         }
     }
 
-    private QmpGreeting ParseGreeting(JsonElement message, ReadOnlySequence<byte> line)
-    {
-        if (!message.TryGetProperty("QMP", out JsonElement qmp) || qmp.ValueKind != JsonValueKind.Object)
-        {
-            throw new QmpConnectionException($"QMP {_name}: expected the QMP greeting ({{\"QMP\": …}}) but got: {Preview(line)}");
-        }
-
-        int major = 0, minor = 0, micro = 0;
-        string package = "";
-        if (qmp.TryGetProperty("version", out JsonElement version) && version.ValueKind == JsonValueKind.Object)
-        {
-            if (version.TryGetProperty("qemu", out JsonElement qemu) && qemu.ValueKind == JsonValueKind.Object)
-            {
-                major = Int(qemu, "major");
-                minor = Int(qemu, "minor");
-                micro = Int(qemu, "micro");
-            }
-
-            if (version.TryGetProperty("package", out JsonElement p) && p.ValueKind == JsonValueKind.String)
-            {
-                package = p.GetString()!.Trim();
-            }
-        }
-
-        var capabilities = new List<string>();
-        if (qmp.TryGetProperty("capabilities", out JsonElement caps) && caps.ValueKind == JsonValueKind.Array)
-        {
-            foreach (JsonElement cap in caps.EnumerateArray())
-            {
-                if (cap.ValueKind == JsonValueKind.String)
-                {
-                    capabilities.Add(cap.GetString()!);
-                }
-            }
-        }
-
-        return new QmpGreeting(new QmpVersion(major, minor, micro, package), capabilities, message);
-
-        static int Int(JsonElement parent, string property) =>
-            parent.TryGetProperty(property, out JsonElement v) && v.TryGetInt32(out int n) ? n : 0;
-    }
-
     private void HandleReply(JsonElement message)
     {
-        PendingRequest? pending = null;
+        PendingCall? pending = null;
         if (message.TryGetProperty("id", out JsonElement idElement))
         {
             if (idElement.ValueKind == JsonValueKind.Number && idElement.TryGetInt64(out long id))
             {
-                _pending.TryRemove(id, out pending);
+                _channel.TryTake(id, out pending);
             }
         }
         else
         {
-            lock (_inOrderLock)
-            {
-                _inOrder.TryDequeue(out pending);
-            }
+            _channel.TryTakeNextInOrder(out pending);
         }
 
         if (pending is not null)
@@ -342,145 +253,5 @@ public sealed partial class QmpClient
         }
 
         return DateTimeOffset.UtcNow;
-    }
-
-    /// <summary>Ends the connection once: fails (or, after quit, completes) everything that waits on it.</summary>
-    private void Terminate(Exception? failure, bool endOfFile)
-    {
-        if (Interlocked.Exchange(ref _terminated, 1) != 0)
-        {
-            return;
-        }
-
-        // Both tables are closed to newcomers now (_terminated is set); drain them.
-        List<PendingRequest> pendingRequests = [];
-        lock (_inOrderLock)
-        {
-            pendingRequests.AddRange(_inOrder);
-            _inOrder.Clear();
-        }
-
-        foreach (long key in _pending.Keys)
-        {
-            if (_pending.TryRemove(key, out PendingRequest? byId))
-            {
-                pendingRequests.Add(byId);
-            }
-        }
-
-        bool quitPending = pendingRequests.Exists(p => p.Command == QuitCommand);
-        bool quitting = _quitIssued || quitPending;
-        bool lostAfterQuit = quitting && (failure is null or IOException or SocketException);
-        bool expected = _closing || lostAfterQuit;
-        if (quitPending && lostAfterQuit)
-        {
-            _quitIssued = true;
-        }
-
-        string reason = _closing ? "closed by the client"
-            : lostAfterQuit ? "closed by QEMU after quit"
-            : failure is QmpConnectionException qce ? qce.Message
-            : failure is not null ? $"{failure.GetType().Name}: {failure.Message}"
-            : endOfFile ? "closed by QEMU" : "ended";
-        _terminationReason = reason;
-
-        QmpConnectionException? error = expected ? null : new QmpConnectionException($"QMP {_name}: connection lost: {reason}. {TailText()}", failure);
-        _terminationError = error;
-        if (error is null)
-        {
-            QmpLog.ClosedExpected(_logger, _name);
-        }
-        else
-        {
-            QmpLog.ClosedUnexpected(_logger, _name, error);
-        }
-
-        string tail = TailText();
-        var faults = new List<(PendingRequest Request, QmpConnectionException? Error)>(pendingRequests.Count);
-        foreach (PendingRequest pending in pendingRequests)
-        {
-            // QEMU exits on quit and may close the socket before its reply gets out: that is success.
-            faults.Add((pending, pending.Command == QuitCommand && lostAfterQuit ? null : new QmpConnectionException(
-                $"QMP {_name}: no reply to '{pending.Command}' (#{pending.Id.ToString(CultureInfo.InvariantCulture)}): connection {reason}. {tail}", failure)
-            {
-                PendingCommand = pending.Command,
-            }));
-        }
-
-        // Callers resume on the pool, never inside Terminate (which may run inside CloseAsync).
-        ThreadPool.UnsafeQueueUserWorkItem(
-            static faults =>
-            {
-                foreach ((PendingRequest request, QmpConnectionException? error) in faults)
-                {
-                    _ = error is null ? request.TrySetResult(QuitByEof) : request.TrySetException(error);
-                }
-            },
-            faults,
-            preferLocal: false);
-
-        _greeting.TrySetException(error ?? new QmpConnectionException($"QMP {_name}: the connection was {reason} before QEMU's greeting."));
-
-        EventWaiter[] waiters;
-        EventListener[] listeners;
-        lock (_eventLock)
-        {
-            waiters = [.. _waiters];
-            _waiters.Clear();
-            listeners = [.. _listeners];
-            _listeners.Clear();
-        }
-
-        if (waiters.Length > 0)
-        {
-            var waiterError = new QmpConnectionException($"QMP {_name}: the connection ended while waiting for an event ({reason}). {tail}", error);
-            ThreadPool.UnsafeQueueUserWorkItem(
-                static state =>
-                {
-                    foreach (EventWaiter waiter in state.Waiters)
-                    {
-                        waiter.TrySetException(state.Error);
-                    }
-                },
-                (Waiters: waiters, Error: waiterError),
-                preferLocal: false);
-        }
-
-        foreach (EventListener listener in listeners)
-        {
-            listener.Channel.Writer.TryComplete(error);
-        }
-
-        if (error is null)
-        {
-            _completion.TrySetResult();
-        }
-        else
-        {
-            _completion.TrySetException(error);
-        }
-    }
-
-    private static bool IsWhitespace(ReadOnlySequence<byte> bytes)
-    {
-        foreach (ReadOnlyMemory<byte> segment in bytes)
-        {
-            foreach (byte b in segment.Span)
-            {
-                if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
-                {
-                    return false;
-                }
-            }
-        }
-
-        return true;
-    }
-
-    private static string Preview(ReadOnlySequence<byte> bytes)
-    {
-        const int Max = 200;
-        string text = Encoding.UTF8.GetString(bytes.Length > Max ? bytes.Slice(0, Max) : bytes);
-        return bytes.Length > Max ? text + "…" : text;
     }
 }

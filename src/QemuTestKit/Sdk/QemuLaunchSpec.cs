@@ -54,6 +54,15 @@ public sealed record QemuLaunchSpec
     /// </summary>
     public string? ConsolePath { get; init; }
 
+    /// <summary>
+    /// The unix socket QEMU's guest agent chardev listens on (the machine connects to it once the guest is up); null when
+    /// the agent is on TCP or there is none. A launcher that runs QEMU elsewhere relays it like <see cref="ConsolePath"/>.
+    /// </summary>
+    public string? GuestAgentPath { get; init; }
+
+    /// <summary>The TCP port QEMU's guest agent chardev listens on; null when it is a unix socket or there is none.</summary>
+    public int? GuestAgentPort { get; init; }
+
     /// <summary>Descriptors QEMU must inherit (<see cref="QemuMachine.AddFd"/>); only a local launcher can honour them.</summary>
     public IReadOnlyList<int> InheritedFileDescriptors { get; init; } = [];
 

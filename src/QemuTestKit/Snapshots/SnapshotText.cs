@@ -78,12 +78,9 @@ public static partial class SnapshotText
             argv.AddRange(["-machine", plan.MachineType]);
         }
 
-        argv.AddRange((plan with { Drives = QemuLaunchPlan.WithIds(profile.Drives) }).Arguments);
-        int accel = argv.IndexOf("-accel");
-        if (profile.Accel == QemuAccelerator.Auto && accel >= 0 && accel + 1 < argv.Count)
-        {
-            argv[accel + 1] = "{Accel}";
-        }
+        argv.AddRange(QemuProfileArguments.Build(
+            plan with { Drives = QemuLaunchPlan.WithIds(profile.Drives) },
+            acceleratorText: profile.Accel == QemuAccelerator.Auto ? "{Accel}" : null));
 
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         IEnumerable<string> folders = new[] { profile.Kernel, profile.Initrd }.Concat(profile.Drives.Select(d => d.Path))

@@ -94,6 +94,8 @@ internal sealed record WarmStartKey(string Hash, string QemuVersion, JsonObject 
             plan.Console is { } console
                 ? string.Create(CultureInfo.InvariantCulture, $"console={console.Device ?? "serial"}:{console.Index}")
                 : "console=(none)",
+            // Only when on: the keys (and saved states) of profiles without the agent stay what they were.
+            .. (plan.GuestAgentSerialDevice is { } agent ? (string[])["guestAgent=" + agent] : []),
             .. placeholders.Arguments,
         ];
     }

@@ -197,6 +197,7 @@ internal sealed class WarmStartLauncher(
 
             QemuProfileMachine.ConfigureConsole(profile, machine.Console);
             await ProfileBoot.WaitForShellAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+            await ProfileBoot.WaitForGuestAgentAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             TimeSpan ready = started.Elapsed;
             string how = key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed";
             Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after QEMU started");

@@ -13,7 +13,7 @@ public sealed class TinyProfilesTests : IDisposable
     [Fact]
     public void Every_tiny_profile_is_built_in_and_tiny_is_the_hosts_architecture()
     {
-        Assert.Equal(["none", "tiny", "tiny-x86_64", "tiny-aarch64", "tiny-uefi", "tiny-uefi-x86_64", "tiny-uefi-aarch64"], BuiltInProfiles.Names);
+        Assert.Equal(["none", "tiny", "tiny-x86_64", "tiny-aarch64", "tiny-uefi", "tiny-uefi-x86_64", "tiny-uefi-aarch64", "tiny-agent", "tiny-agent-x86_64", "tiny-agent-aarch64"], BuiltInProfiles.Names);
 
         QemuProfile tiny = BuiltInProfiles.TryCreate(BuiltInProfiles.Tiny, AppContext.BaseDirectory)!;
         QemuProfile host = BuiltInProfiles.TryCreate("tiny-" + HostArchitecture.Current, AppContext.BaseDirectory)!;

@@ -1,20 +1,21 @@
-using QemuTestKit.Tests.Infrastructure;
-using QemuTestKit.Tests.Machine;
+using QemuTestKit.Tests.Guest;
 
 namespace QemuTestKit.Tests.GuestToolkit;
 
 /// <summary>
-/// One tiny guest for the toolkit tests of a class: a user-mode NIC with <c>restrict=on</c> (id <c>net0</c>) and a VGA
-/// display. Shut down after the class's last test, which must exit 0 and leave nothing behind.
+/// One tiny guest of a built-in profile for the toolkit tests of a class, booted the way the kit boots any profile, with
+/// a <see cref="QemuGuest"/> whose artifacts go to a folder of its own. One derived type per architecture (and display),
+/// so each test class gets its own VM. Shut down after the class's last test, which must exit 0 and leave nothing behind.
 /// </summary>
-public sealed class ToolkitGuest : IAsyncLifetime
+public abstract class ToolkitGuest(string profileName, Func<QemuProfile, QemuProfile>? change = null) : IAsyncLifetime
 {
-    public const string NicArgs = "user,restrict=on,model=virtio-net-pci,id=net0";
-
-    private readonly LeakCheck _leaks = new();
+    private TinyGuestVm? _vm;
     private string? _artifacts;
 
-    public QemuMachine Machine { get; private set; } = null!;
+    /// <summary>The architecture the guest runs (what <c>uname -m</c> says).</summary>
+    public abstract string Architecture { get; }
+
+    public QemuMachine Machine => _vm!.Machine;
 
     public QemuGuest Guest { get; private set; } = null!;
 
@@ -23,29 +24,34 @@ public sealed class ToolkitGuest : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _artifacts = Directory.CreateTempSubdirectory("qtk-toolkit-").FullName;
-        Machine = MachineFactory.Guest();
-        Machine.AddArgs("-display", "none", "-nic", NicArgs, "-device", "VGA");
-        Guest = new QemuGuest(Machine, new QemuGuestOptions { ArtifactsDirectory = _artifacts });
-        await MachineFactory.BootAsync(Machine, TestContext.Current.CancellationToken);
-        _leaks.Record(Machine);
+        _vm = await TinyGuestVm.BootAsync(TinyGuestVm.BuiltIn(profileName, change), TestContext.Current.CancellationToken);
+        Guest = new QemuGuest(_vm.Machine, new QemuGuestOptions { ArtifactsDirectory = _artifacts });
     }
 
     public async ValueTask DisposeAsync()
     {
         try
         {
-            if (Machine.IsRunning)
+            if (_vm is { } vm)
             {
-                await Machine.ShutdownAsync(timeout: TimeSpan.FromSeconds(60));
-                Assert.Equal(0, Machine.ExitCode);
-            }
+                if (vm.Machine.IsRunning)
+                {
+                    await vm.Machine.ShutdownAsync(timeout: TimeSpan.FromSeconds(60));
+                    Assert.Equal(0, vm.Machine.ExitCode);
+                }
 
-            await _leaks.AssertNothingLeftAsync();
+                // Asserts no process, folder or socket of the VM is left.
+                await vm.DisposeAsync();
+            }
         }
         finally
         {
-            await Machine.DisposeAsync();
-            Directory.Delete(_artifacts!, recursive: true);
+            if (_artifacts is not null)
+            {
+                Directory.Delete(_artifacts, recursive: true);
+            }
         }
+
+        GC.SuppressFinalize(this);
     }
 }

@@ -1,12 +1,15 @@
 using System.Net;
-using QemuTestKit.Tests.Infrastructure;
+using QemuTestKit.Tests.Guest;
 using QemuTestKit.Tests.Launch;
 using QemuTestKit.Tests.Machine;
 
 namespace QemuTestKit.Tests.GuestToolkit;
 
-/// <summary>Port forwarding on a VM restored by warm start (the forward is added after the restore, at run time).</summary>
-public sealed class WarmRestoreForwardTests : IDisposable
+/// <summary>
+/// Port forwarding on a VM restored by warm start (the forward is added after the restore, at run time), the same test
+/// source on every architecture: one derived class per built-in tiny profile.
+/// </summary>
+public abstract class WarmRestoreForwardTests(string profileName) : IDisposable
 {
     private readonly ScratchDirectory _cache = new("qtk-toolkit-warm");
     private readonly BootedMachines _machines = new();
@@ -15,8 +18,8 @@ public sealed class WarmRestoreForwardTests : IDisposable
     public async Task A_server_in_a_restored_vm_is_reached_through_a_forwarded_port()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        // tiny has the user-mode NIC (netdev net0, restrict=on) of its own.
-        QemuProfile profile = BuiltInProfiles.CreateTiny(TestPrerequisites.GuestDirectory);
+        // The tiny profiles have the user-mode NIC (netdev net0, restrict=on) of their own.
+        QemuProfile profile = TinyGuestVm.BuiltIn(profileName);
         Assert.NotNull(profile.Network);
 
         WarmStartResult saved = await LaunchAsync(profile, ct);
@@ -39,6 +42,7 @@ public sealed class WarmRestoreForwardTests : IDisposable
     {
         _machines.Dispose();
         _cache.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     private Task<WarmStartResult> LaunchAsync(QemuProfile profile, CancellationToken ct) =>

@@ -46,6 +46,22 @@ public sealed class LaunchPlanHostTests : IDisposable
     }
 
     [Fact]
+    public void The_run_wide_override_accelerates_only_guests_of_the_hosts_architecture()
+    {
+        // A Mac with Apple silicon and QEMUTESTKIT_ACCEL=hvf (what the README tells its users): tiny-aarch64 on HVF,
+        // tiny-x86_64 emulated; likewise QEMUTESTKIT_ACCEL=kvm on an x86_64 host leaves an aarch64 guest on TCG.
+        QemuHost mac = Host("aarch64", kvm: () => false, accel: "hvf");
+        QemuHost linux = Host("x86_64", kvm: () => true, accel: "kvm");
+
+        Assert.Equal(QemuAccelerator.Hvf, QemuLaunchPlan.Resolve(new QemuProfile("arm") { Arch = "aarch64" }, mac).Accelerator);
+        Assert.Equal(QemuAccelerator.Tcg, QemuLaunchPlan.Resolve(new QemuProfile("pc") { Arch = "x86_64" }, mac).Accelerator);
+        Assert.Equal(QemuAccelerator.Kvm, QemuLaunchPlan.Resolve(new QemuProfile("pc") { Arch = "x86_64" }, linux).Accelerator);
+        Assert.Equal(QemuAccelerator.Tcg, QemuLaunchPlan.Resolve(new QemuProfile("arm") { Arch = "aarch64" }, linux).Accelerator);
+        // A profile that pins its accelerator keeps it: the user said so for that guest.
+        Assert.Equal(QemuAccelerator.Hvf, QemuLaunchPlan.Resolve(new QemuProfile("pinned") { Arch = "x86_64", Accel = QemuAccelerator.Hvf }, mac).Accelerator);
+    }
+
+    [Fact]
     public void A_profile_file_may_say_hvf_and_uefi_and_rejects_an_unknown_firmware()
     {
         string file = Path.Combine(_dir, "qemu-profiles.json");
