@@ -123,8 +123,9 @@ internal static class BuiltInProfiles
 
     /// <summary>
     /// The tiny guest of <paramref name="arch"/> with the QEMU guest agent (<see cref="QemuProfile.GuestAgent"/>): its
-    /// qemu-ga answers on the virtio-serial port, and the boot is ready once it does. A variant rather than the default
-    /// for <c>tiny</c>: waiting for the agent adds a little to every boot (see the README), the container runner's
+    /// qemu-ga answers on the virtio-serial port, and the boot is ready once it does. It boots <see cref="TinyAgentInitrd"/>,
+    /// the only initramfs with qemu-ga. A variant rather than the default for <c>tiny</c>: the agent's initramfs is 2.5
+    /// times the size, waiting for the agent adds a little to every boot (see the README), the container runner's
     /// stream transport does not relay the agent's socket yet, and the device set (so the warm-start key) of every
     /// existing <c>tiny</c> VM stays as it was.
     /// </summary>
