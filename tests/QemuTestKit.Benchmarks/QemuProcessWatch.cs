@@ -6,7 +6,8 @@ namespace QemuTestKit.Benchmarks;
 /// Counts, by polling /proc, the QEMU processes descended from one process, and keeps the peaks: of all of them, and of
 /// VMs (a QEMU with a <c>-chardev</c>, which the kit's machines have for QMP; its short probes, <c>--version</c> and the
 /// KVM check, have none). Zombies (exited, not yet reaped) are not counted, nor a QEMU's own child between its fork
-/// and exec (a restore's <c>exec:cat</c>): for that moment it is a copy of QEMU with QEMU's name and arguments.
+/// and exec (a save's <c>exec:cat</c>, or a restore's where the state cannot be passed as a descriptor): for that moment it
+/// is a copy of QEMU with QEMU's name and arguments.
 /// </summary>
 internal sealed class QemuProcessWatch
 {

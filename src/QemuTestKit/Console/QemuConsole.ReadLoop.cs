@@ -62,21 +62,31 @@ public sealed partial class QemuConsole
         }
     }
 
-    /// <summary>Decodes <paramref name="bytes"/> straight into the window and lets the pending waits look at the new text.</summary>
+    /// <summary>
+    /// Decodes <paramref name="bytes"/> straight into the window and lets the pending waits look at the new text, unless the
+    /// literal filter shows that nothing they look for is in it. One lock for the whole read: a wait that registers in
+    /// between sees either none of it (and then the filter includes it) or all of it in its first look.
+    /// </summary>
     private void Receive(Decoder decoder, ReadOnlySpan<byte> bytes)
     {
-        // A read can decode to more than a small window holds: hand it over in window-sized pieces so every character is
-        // scanned before it can be dropped.
-        while (!bytes.IsEmpty)
+        lock (_gate)
         {
-            lock (_gate)
+            bool scan = _waiters.Count > 0 && LiteralsMayMatchUnlocked(bytes);
+            _literals.Remember(bytes);
+
+            // A read can decode to more than a small window holds: hand it over in window-sized pieces so every character
+            // is scanned before it can be dropped.
+            while (!bytes.IsEmpty)
             {
                 long previousEnd = _window.End;
                 Span<char> room = _window.Reserve(Math.Min(_window.MaxLength, bytes.Length + 1));
                 decoder.Convert(bytes, room, flush: false, out int bytesUsed, out int charsWritten, out _);
                 _window.Commit(charsWritten);
                 bytes = bytes[bytesUsed..];
-                ScanUnlocked(previousEnd);
+                if (scan)
+                {
+                    ScanUnlocked(previousEnd);
+                }
             }
         }
     }

@@ -6,6 +6,10 @@ namespace QemuTestKit;
 public sealed partial class QemuConsole
 {
     private readonly List<Waiter> _waiters = [];
+    private readonly ConsoleLiteralFilter _literals = new();
+
+    /// <summary>How many times the waits' regular expressions ran over received text (for tests of the literal filter).</summary>
+    internal long PatternScans { get; private set; }
 
     // Reused by every scan (under the lock): where each distinct failure pattern's shared scan starts, and what it found.
     private readonly Dictionary<Regex, long> _failureScanFrom = new(ReferenceEqualityComparer.Instance);
@@ -65,6 +69,7 @@ public sealed partial class QemuConsole
                 else
                 {
                     _waiters.Add(waiter);
+                    _literals.Invalidate();
                 }
             }
         }
@@ -92,21 +97,38 @@ public sealed partial class QemuConsole
     {
         lock (_gate)
         {
-            _waiters.Remove(waiter);
+            if (_waiters.Remove(waiter))
+            {
+                _literals.Invalidate();
+            }
         }
+    }
+
+    /// <summary>Whether the pending waits need to look at a read of <paramref name="bytes"/> (see <see cref="ConsoleLiteralFilter"/>); call under the lock.</summary>
+    private bool LiteralsMayMatchUnlocked(ReadOnlySpan<byte> bytes)
+    {
+        if (_literals.Stale)
+        {
+            _literals.Rebuild(_waiters.SelectMany(w => w.Literals));
+        }
+
+        return _literals.MayMatch(bytes);
     }
 
     /// <summary>
     /// Lets every pending wait look at the text appended after <paramref name="previousEnd"/>; call under the lock. Each
     /// wait's pattern scans the new text plus <see cref="MatchLookBack"/>; each distinct failure pattern scans it once for
-    /// all waits.
+    /// all waits. When every text awaited is literal, the read loop calls this only for a read that holds one of them
+    /// (<see cref="ConsoleLiteralFilter"/>).
     /// </summary>
     private void ScanUnlocked(long previousEnd)
     {
-        if (_waiters.Count == 0)
+        if (_waiters.Count == 0 || !_literals.MayMatch(_window.From(previousEnd - _literals.LookBack)))
         {
             return;
         }
+
+        PatternScans++;
 
         long regionStart = Math.Max(_window.Start, previousEnd - MatchLookBack);
         _failureScanFrom.Clear();
@@ -134,6 +156,7 @@ public sealed partial class QemuConsole
             if (TryCompleteUnlocked(_waiters[i], Math.Max(_waiters[i].From, regionStart), _failureHits))
             {
                 _waiters.RemoveAt(i);
+                _literals.Invalidate();
             }
         }
     }
@@ -228,6 +251,7 @@ public sealed partial class QemuConsole
         }
 
         _waiters.Clear();
+        _literals.Invalidate();
     }
 
     private sealed class Waiter(Regex pattern, Regex[] failures)
@@ -237,6 +261,9 @@ public sealed partial class QemuConsole
         public Regex Pattern { get; } = pattern;
 
         public Regex[] Failures { get; } = failures;
+
+        /// <summary>The text of the pattern and of each failure pattern if it is literal (null where it is not), for <see cref="ConsoleLiteralFilter"/>.</summary>
+        public string?[] Literals { get; } = [ConsoleLiteral.Of(pattern, MatchLookBack), .. failures.Select(f => ConsoleLiteral.Of(f, MatchLookBack))];
 
         /// <summary>The absolute position the wait searches from (its cursor when it began).</summary>
         public long From { get; set; }

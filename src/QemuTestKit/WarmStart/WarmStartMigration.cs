@@ -1,17 +1,21 @@
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 using QemuTestKit.Qmp;
 
 namespace QemuTestKit;
 
 /// <summary>
 /// The QMP side of warm start on QEMU 7.2: save is <c>stop</c> + <c>migrate</c> to <c>exec:cat &gt; file</c>; restore is a
-/// machine started with <c>-incoming defer</c> + <c>migrate-incoming</c> from <c>exec:cat file</c>, then <c>cont</c>.
+/// machine started with <c>-incoming defer</c> + <c>migrate-incoming</c> from the state file (passed over QMP as <c>fd:</c>,
+/// else <c>exec:cat file</c>), then <c>cont</c>.
 /// Completion is taken from the <c>MIGRATION</c> event (capability <c>events</c>), not by polling. For a mapped state both
 /// sides also turn on <c>x-ignore-shared</c>: the RAM stays in its file and the stream holds only device state.
 /// </summary>
 internal static class WarmStartMigration
 {
     public static readonly string[] IncomingArgs = ["-incoming", "defer"];
+
+    private const string StateFdName = "qtk-warmstart-state";
 
     private static readonly TimeSpan s_finalizeTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_finalizePoll = TimeSpan.FromMilliseconds(20);
@@ -43,8 +47,39 @@ internal static class WarmStartMigration
         await SetCapabilitiesAsync(qmp, ignoreShared, cancellationToken).ConfigureAwait(false);
 
         // The path travels in QMP (JSON), not on the command line: the command line stays the same for every restore.
-        await qmp.ExecuteAsync("migrate-incoming", new Dictionary<string, object?> { ["uri"] = "exec:cat " + ShellQuote(statePath) }, cancellationToken).ConfigureAwait(false);
+        await qmp.ExecuteAsync("migrate-incoming", new Dictionary<string, object?> { ["uri"] = await IncomingUriAsync(qmp, statePath, cancellationToken).ConfigureAwait(false) }, cancellationToken).ConfigureAwait(false);
         await WaitFinishedAsync(qmp, "loading the state", timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Where QEMU reads the state from: the open file itself, passed over the QMP socket (<c>fd:</c>), so a restore starts
+    /// no shell and no <c>cat</c>, which on a busy host cost more than reading the state; <c>exec:cat</c> where descriptors
+    /// cannot be passed (QMP over TCP) or the state is not a regular file.
+    /// </summary>
+    private static async Task<string> IncomingUriAsync(QmpClient qmp, string statePath, CancellationToken cancellationToken)
+    {
+        // Only a regular file with content is opened here: opening a FIFO or a device could block this process without
+        // bound, where QEMU's own "cat" waits under the restore timeout instead (FIFOs and devices report no length).
+        if (new FileInfo(statePath) is not { Exists: true, Length: > 0 })
+        {
+            return "exec:cat " + ShellQuote(statePath);
+        }
+
+        // QEMU holds its own copy of the descriptor once it has received it; getfd names the one it received last.
+        using (SafeFileHandle state = File.OpenHandle(statePath, FileMode.Open, FileAccess.Read))
+        {
+            try
+            {
+                await qmp.SendFileDescriptorAsync(state, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NotSupportedException or PlatformNotSupportedException)
+            {
+                return "exec:cat " + ShellQuote(statePath);
+            }
+        }
+
+        await qmp.ExecuteAsync("getfd", new Dictionary<string, object?> { ["fdname"] = StateFdName }, cancellationToken).ConfigureAwait(false);
+        return "fd:" + StateFdName;
     }
 
     /// <summary>Continues the paused guest after a save or a load.</summary>

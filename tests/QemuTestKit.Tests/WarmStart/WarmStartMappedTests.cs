@@ -43,6 +43,11 @@ public sealed class WarmStartMappedTests : IDisposable
             string maps = await File.ReadAllTextAsync($"/proc/{restored.Machine.Pid}/maps", ct);
             Assert.Contains(ram, maps, StringComparison.Ordinal);
             Assert.Equal("answer", await restored.Machine.Console.RunAsync("echo answer", cancellationToken: ct));
+
+            // QEMU read the state from the descriptor the kit passed over QMP: no shell and no cat were started for it.
+            string transcript = restored.Machine.Qmp.Transcript.ToString();
+            Assert.Contains("fd:qtk-warmstart-state", transcript, StringComparison.Ordinal);
+            Assert.DoesNotContain("exec:cat", transcript, StringComparison.Ordinal);
         }
 
         // Every VM writes guest memory (a tmpfs file is RAM), the saving one included: its RAM is its own file, not the state's.

@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Text;
+
+namespace QemuTestKit;
+
+/// <summary>
+/// Decides, for each read, whether the pending waits need to look at it at all, when everything they look for is literal
+/// text (the patterns of <see cref="QemuConsole.WaitForAsync(string, IEnumerable{string}?, TimeSpan?, CancellationToken)"/>
+/// and failure patterns such as <c>Kernel panic</c>): a read that completes none of those texts cannot complete or fail any
+/// wait. Up to <see cref="MaxByteSearches"/> distinct texts are searched in the received bytes, before they are decoded, each
+/// with one vectorised pass; more are searched together in the decoded text with one multi-string pass. Either way each new
+/// byte is examined a bounded number of times whatever the number of waits and failure patterns, and the regular
+/// expressions run only on a read that holds one of the texts.
+/// </summary>
+/// <remarks>
+/// Exact, not a heuristic: a text that appears in the decoded output appears as its UTF-8 bytes in the stream (texts with
+/// U+FFFD or surrogates, which undecodable input or a split pair can produce, are not filtered), and the last bytes of the
+/// previous read are kept so that a text split across reads is found. Not thread-safe: the console calls it under its lock.
+/// </remarks>
+internal sealed class ConsoleLiteralFilter
+{
+    /// <summary>How many distinct texts are searched one by one in the bytes; beyond that, one combined search in the text.</summary>
+    public const int MaxByteSearches = 4;
+
+    /// <summary>The longest text (in UTF-8 bytes) the filter handles; a longer one turns filtering off while it is awaited.</summary>
+    public const int MaxTextBytes = 256;
+
+    private readonly byte[] _joint = new byte[2 * (MaxTextBytes - 1)];
+    private readonly byte[] _carry = new byte[MaxTextBytes - 1];
+    private int _carryLength;
+    private byte[][]? _byteTexts;
+    private SearchValues<string>? _charTexts;
+    private int _longestChars;
+
+    /// <summary>Whether the waits changed since the last <see cref="Rebuild"/>.</summary>
+    public bool Stale { get; private set; } = true;
+
+    /// <summary>How many characters before new text a literal split across two reads can start (the longest text less one).</summary>
+    public int LookBack => Math.Max(0, _longestChars - 1);
+
+    /// <summary>The set of pending waits changed: <see cref="Rebuild"/> before the next use.</summary>
+    public void Invalidate() => Stale = true;
+
+    /// <summary>Rebuilds the searches from the waits' texts; a null in <paramref name="literals"/> means "not literal": no filtering.</summary>
+    public void Rebuild(IEnumerable<string?> literals)
+    {
+        Stale = false;
+        _byteTexts = null;
+        _charTexts = null;
+        _longestChars = 0;
+        var texts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string? literal in literals)
+        {
+            if (literal is null || literal.Length == 0 || Encoding.UTF8.GetByteCount(literal) > MaxTextBytes
+                || literal.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0 || literal.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            texts.Add(literal);
+        }
+
+        if (texts.Count == 0)
+        {
+            return;
+        }
+
+        _longestChars = texts.Max(t => t.Length);
+        if (texts.Count <= MaxByteSearches)
+        {
+            _byteTexts = [.. texts.Select(Encoding.UTF8.GetBytes)];
+        }
+        else
+        {
+            _charTexts = SearchValues.Create([.. texts], StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="read"/> (with the end of the previous read) may complete one of the texts; true when the texts
+    /// are searched in the decoded text instead (<see cref="MayMatch(ReadOnlySpan{char})"/>) or some wait is not literal.
+    /// </summary>
+    public bool MayMatch(ReadOnlySpan<byte> read)
+    {
+        if (_byteTexts is null)
+        {
+            return true;
+        }
+
+        // A text that ends in this read either lies in it whole or starts in the carried bytes: search the read, and the
+        // carry joined to the read's first bytes.
+        int head = Math.Min(read.Length, _carry.Length);
+        _carry.AsSpan(0, _carryLength).CopyTo(_joint);
+        read[..head].CopyTo(_joint.AsSpan(_carryLength));
+        ReadOnlySpan<byte> joint = _joint.AsSpan(0, _carryLength + head);
+        foreach (byte[] text in _byteTexts)
+        {
+            if (read.IndexOf(text) >= 0 || joint.IndexOf(text) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="recent"/> (new text, preceded by <see cref="LookBack"/> characters where kept) holds one of the texts; true unless the combined search applies.</summary>
+    public bool MayMatch(ReadOnlySpan<char> recent) => _charTexts is null || recent.IndexOfAny(_charTexts) >= 0;
+
+    /// <summary>Keeps the last bytes of the stream, for a text split across this read and the next. Called for every read.</summary>
+    public void Remember(ReadOnlySpan<byte> read)
+    {
+        if (read.Length >= _carry.Length)
+        {
+            read[^_carry.Length..].CopyTo(_carry);
+            _carryLength = _carry.Length;
+            return;
+        }
+
+        int keep = Math.Min(_carryLength, _carry.Length - read.Length);
+        _carry.AsSpan(_carryLength - keep, keep).CopyTo(_carry);
+        read.CopyTo(_carry.AsSpan(keep));
+        _carryLength = keep + read.Length;
+    }
+}
