@@ -2,7 +2,8 @@
 # Makes the UEFI disk image of a tiny guest that build.sh has built: out/<arch>/disk-uefi.img, a raw GPT disk whose
 # only partition is an EFI system partition (FAT) holding
 #   \vmlinuz.efi       the guest's kernel: Debian's kernel is an EFI application (EFI stub) on x86_64 and aarch64
-#   \initramfs.gz      the guest's initramfs, which the EFI stub loads itself (initrd= on its command line)
+#   \initramfs.gz      the guest's initramfs.cpio.gz, which the EFI stub loads itself (initrd= on its command line);
+#                      the base one, without the guest agent: no tiny-uefi profile uses the agent
 #   \startup.nsh       what the UEFI shell runs: the kernel with its command line
 # There is deliberately no default boot path (\EFI\BOOT\BOOTX64.EFI / BOOTAA64.EFI): the firmware would start the
 # kernel from it without a command line, so without its initramfs. With none, the firmware finds nothing to boot on the

@@ -3,10 +3,13 @@
 #   out/<arch>/vmlinuz            Debian's cloud kernel, unpacked from its .deb (never installed)
 #   out/<arch>/initramfs.cpio.gz  busybox-static of the same architecture (from its .deb, never the host's
 #                                 /bin/busybox), the driver modules from the kernel package (./modules), /init
-#   out/<arch>/guest.json         architecture, kernel package and version, SHA-256 of both files, and the Debian
-#                                 source packages of kernel and busybox (what the GPL notice must point at)
-#                                 and the QEMU guest agent (qemu-ga from qemu-guest-agent of the same architecture,
-#                                 with exactly the shared libraries it needs, from their Debian packages)
+#   out/<arch>/initramfs-agent.cpio.gz  the same bytes with a second gzip'd cpio archive appended (the kernel unpacks
+#                                 concatenated archives in turn): the QEMU guest agent (qemu-ga from qemu-guest-agent
+#                                 of the same architecture, with exactly the shared libraries it needs, from their
+#                                 Debian packages). Only the tiny-agent profiles boot it: qemu-ga and glibc more than
+#                                 double the initramfs, and every other boot would pay for decompressing them.
+#   out/<arch>/guest.json         architecture, kernel package and version, SHA-256 of the three files, and the Debian
+#                                 source packages of kernel, busybox and the agent (what the GPL notice must point at)
 #   out/<arch>/disk-uefi.img      the same kernel and initramfs on a GPT disk with an EFI system partition, for the
 #                                 tiny-uefi profiles (build-disk.sh; its fields in guest.json start with "disk")
 # Usage: build.sh [x86_64] [aarch64]   (no argument: both; or QTK_GUEST_ARCHES="x86_64")
@@ -83,7 +86,7 @@ build_one() {
   inputs_hash=$( { echo "$arch $kpkg $bbver $gaver"; cat "$here"/init "$here"/poweroff "$here"/shutdown "$here"/profile "$here"/udhcpc.script "$here"/modules "$here"/build.sh; } \
                  | sha256sum | cut -d' ' -f1)
   if [ -f "$out/guest.json" ] && grep -q "\"inputs\": \"$inputs_hash\"" "$out/guest.json" \
-     && [ -f "$out/vmlinuz" ] && [ -f "$out/initramfs.cpio.gz" ]; then
+     && [ -f "$out/vmlinuz" ] && [ -f "$out/initramfs.cpio.gz" ] && [ -f "$out/initramfs-agent.cpio.gz" ]; then
     echo "build-guest: $arch up to date ($kpkg) in $out"
     return 0
   fi
@@ -124,19 +127,23 @@ build_one() {
   printf '%s\n' 'NAME="Linux"' 'ID=linux' 'PRETTY_NAME="QemuTestKit tiny guest"' 'VARIANT_ID=qemutestkit-tiny' > "$root/etc/os-release"
 
   copy_modules "$arch" "$work/kernel/lib/modules/$kver" "$root/lib/modules"
-  echo "build-guest: $arch: adding qemu-ga from qemu-guest-agent $gaver"
-  copy_agent "$darch" "$gaver" "$work/agent" "$root"
+  echo "build-guest: $arch: adding qemu-ga from qemu-guest-agent $gaver (initramfs-agent.cpio.gz only)"
+  local agent_root=$work/agent-root
+  mkdir -p "$agent_root"
+  copy_agent "$darch" "$gaver" "$work/agent" "$agent_root"
 
-  # Fixed timestamps and owners make the archive reproducible, so its hash only changes with its content.
-  find "$root" -exec touch -h -d @0 {} +
-  (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --reproducible --quiet) \
-    | gzip -9n > "$work/initramfs.cpio.gz"
+  pack_cpio "$root" > "$work/initramfs.cpio.gz"
+  # The base archive unchanged, then the agent's files as a second archive: the base's bytes (so its hash) are the
+  # same in both files, and the agent's file is reproducible the same way.
+  { cat "$work/initramfs.cpio.gz"; pack_cpio "$agent_root"; } > "$work/initramfs-agent.cpio.gz"
 
   install -m 0644 "$vmlinuz" "$out/vmlinuz"
   install -m 0644 "$work/initramfs.cpio.gz" "$out/initramfs.cpio.gz"
-  local ksha isha
+  install -m 0644 "$work/initramfs-agent.cpio.gz" "$out/initramfs-agent.cpio.gz"
+  local ksha isha asha
   ksha=$(sha256sum "$out/vmlinuz" | cut -d' ' -f1)
   isha=$(sha256sum "$out/initramfs.cpio.gz" | cut -d' ' -f1)
+  asha=$(sha256sum "$out/initramfs-agent.cpio.gz" | cut -d' ' -f1)
   cat > "$out/guest.json" <<JSON
 {
   "arch": "$arch",
@@ -156,12 +163,14 @@ build_one() {
   "agentPackageVersion": "$gaver",
   "agentSourcePackage": "$(cat "$work/agent/source")",
   "agentSourceVersion": "$(cat "$work/agent/source-version")",
-  "agentSha256": "$(sha256sum "$root/sbin/qemu-ga" | cut -d' ' -f1)",
+  "agentSha256": "$(sha256sum "$agent_root/sbin/qemu-ga" | cut -d' ' -f1)",
   "agentLibraries": [$(awk 'NR > 1 { printf ", " } { printf "%s", $0 }' "$work/agent/libraries.json")],
   "agentSourcePackages": "$(agent_sources "$work/agent")",
   "modules": [$(sed 's/.*/"&"/' "$root/lib/modules/load-order" | paste -sd, - | sed 's/,/, /g')],
   "initrd": "initramfs.cpio.gz",
   "initrdSha256": "$isha",
+  "agentInitrd": "initramfs-agent.cpio.gz",
+  "agentInitrdSha256": "$asha",
   "readyMarker": "QEMUTESTKIT-READY",
   "prompt": "qtk# ",
   "inputs": "$inputs_hash"
@@ -169,7 +178,15 @@ build_one() {
 JSON
   rm -rf "$work"
   trap - EXIT
-  echo "build-guest: $arch: built $kver into $out (kernel $ksha, initrd $isha, $(stat -c %s "$out/initramfs.cpio.gz") bytes)"
+  echo "build-guest: $arch: built $kver into $out (kernel $ksha, initrd $isha, $(stat -c %s "$out/initramfs.cpio.gz") bytes;" \
+       "agent initrd $asha, $(stat -c %s "$out/initramfs-agent.cpio.gz") bytes)"
+}
+
+# Writes the gzip'd newc cpio archive of a folder to stdout. Fixed timestamps, owners and order make it reproducible,
+# so its hash only changes with its content.
+pack_cpio() {
+  find "$1" -exec touch -h -d @0 {} +
+  (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9n
 }
 
 # Copies the wanted modules and everything they depend on from the kernel package into the initramfs, and writes

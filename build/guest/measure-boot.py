@@ -4,16 +4,21 @@
 Usage: measure-boot.py <arch> <before-dir> <after-dir> [runs]
 Each run boots <before-dir> and <after-dir> without the agent's port and <after-dir> with it (virtio-serial-pci plus
 a port named org.qemu.guest_agent.0 on a unix socket), in alternating order, and prints the seconds from starting QEMU
-to the ready marker and, with the port, to the guest agent's first answer to guest-sync-delimited. The last line has
+to the ready marker and, with the port, to the guest agent's first answer to guest-sync-delimited. Without the port a
+folder's initramfs.cpio.gz boots (what tiny boots); with it, its initramfs-agent.cpio.gz when there is one (what
+tiny-agent boots; guests built before it had qemu-ga in initramfs.cpio.gz). The last line has
 the medians. TCG, as the tests run; every QEMU is killed after its run. Shared boxes are noisy: compare within a run.
 """
 import os, socket, statistics, subprocess, sys, tempfile, time
 
 MARKER = b"QEMUTESTKIT-READY"
 
-def command(arch, folder):
+def command(arch, folder, port):
+    initrd = os.path.join(folder, "initramfs.cpio.gz")
+    if port and os.path.exists(os.path.join(folder, "initramfs-agent.cpio.gz")):
+        initrd = os.path.join(folder, "initramfs-agent.cpio.gz")
     common = ["-accel", "tcg", "-m", "256", "-nodefaults", "-no-reboot", "-display", "none", "-serial", "stdio",
-              "-kernel", os.path.join(folder, "vmlinuz"), "-initrd", os.path.join(folder, "initramfs.cpio.gz")]
+              "-kernel", os.path.join(folder, "vmlinuz"), "-initrd", initrd]
     if arch == "x86_64":
         return ["qemu-system-x86_64", "-machine", "pc", *common, "-append", "console=ttyS0 quiet panic=-1 no_timer_check"]
     return ["qemu-system-aarch64", "-machine", "virt", "-cpu", "max,pauth-impdef=on", *common,
@@ -21,7 +26,7 @@ def command(arch, folder):
 
 def boot(arch, folder, port, scratch):
     sock = os.path.join(scratch, "qga.sock")
-    cmd = command(arch, folder)
+    cmd = command(arch, folder, port)
     if port:
         cmd += ["-chardev", f"socket,id=qga0,path={sock},server=on,wait=off", "-device", "virtio-serial-pci,id=qs",
                 "-device", "virtserialport,bus=qs.0,chardev=qga0,name=org.qemu.guest_agent.0"]

@@ -20,8 +20,22 @@ internal sealed class VmFailureReport(string className, VmArtifacts artifacts)
 {
     private const int TailLines = 30;
 
+    /// <summary>The guest agent's transcript in the artifacts folder (a machine with the agent only).</summary>
+    internal const string AgentTranscriptFile = "qga-transcript.txt";
+
+    private QemuMachine? _machine;
+    private QmpTranscript? _agentTranscript;
+
     /// <summary>The class's machine, once created (a boot can fail before it exists).</summary>
-    public QemuMachine? Machine { get; set; }
+    public QemuMachine? Machine
+    {
+        get => _machine;
+        set
+        {
+            _machine = value;
+            KeepAgentTranscript();
+        }
+    }
 
     /// <summary>The resolved profile, once loaded.</summary>
     public QemuProfile? Profile { get; set; }
@@ -89,11 +103,35 @@ internal sealed class VmFailureReport(string className, VmArtifacts artifacts)
         if (Machine is not null)
         {
             artifacts.Write(VmArtifacts.QmpTranscript, Transcript?.ToString());
+            if (Machine.HasGuestAgent)
+            {
+                KeepAgentTranscript();
+                artifacts.Write(AgentTranscriptFile, _agentTranscript?.ToString());
+            }
         }
     }
 
     /// <summary>
-    /// Attaches the console log, QEMU's output, the QMP transcript and the failure summary to the current test, named
+    /// Remembers the connected agent's transcript: the machine drops its client when QEMU exits, and a VM that died
+    /// during a test is when the transcript matters most. A reconnect (restore, reboot) gives a new client, so look again.
+    /// </summary>
+    private void KeepAgentTranscript()
+    {
+        if (_machine is { HasGuestAgent: true, IsRunning: true })
+        {
+            try
+            {
+                _agentTranscript = _machine.GuestAgent.Transcript;
+            }
+            catch (QemuMachineException)
+            {
+                // Not connected (yet): keep what was seen before, if anything.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Attaches the console log, QEMU's output, the QMP transcript (and the guest agent's, with an agent) and the failure summary to the current test, named
     /// after the class and the test (<c>Ns.Class.Test.console-log</c>) so a results folder says whose they are.
     /// </summary>
     public void Attach(IXunitTest test, Action<string> progress)
@@ -115,6 +153,11 @@ internal sealed class VmFailureReport(string className, VmArtifacts artifacts)
 
         Attach(prefix + "qemu-log", artifacts.Read(VmArtifacts.QemuLog), "(QEMU printed nothing)");
         Attach(prefix + "qmp-transcript", artifacts.Read(VmArtifacts.QmpTranscript), "(no QMP messages)");
+        if (Machine?.HasGuestAgent == true)
+        {
+            Attach(prefix + "qga-transcript", artifacts.Read(AgentTranscriptFile), "(no guest agent messages: it never connected)");
+        }
+
         string summary = artifacts.Read(VmArtifacts.Summary);
         if (summary.Length > 0)
         {

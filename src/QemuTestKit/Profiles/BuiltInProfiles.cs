@@ -35,6 +35,15 @@ internal static class BuiltInProfiles
     /// <summary>The tiny guest's UEFI disk image in its folder (build/guest/build-disk.sh writes it).</summary>
     public const string TinyUefiDisk = "disk-uefi.img";
 
+    /// <summary>The tiny guest's initramfs in its folder, without the guest agent (build/guest/build.sh writes it).</summary>
+    public const string TinyInitrd = "initramfs.cpio.gz";
+
+    /// <summary>
+    /// The tiny guest's initramfs with the guest agent: <see cref="TinyInitrd"/> with qemu-ga and its libraries appended as
+    /// a second archive. Only the tiny-agent profiles boot it, so the other boots do not decompress the agent.
+    /// </summary>
+    public const string TinyAgentInitrd = "initramfs-agent.cpio.gz";
+
     public const string Source = "built-in";
 
     public const string TinyReadyMarker = "QEMUTESTKIT-READY";
@@ -52,17 +61,21 @@ internal static class BuiltInProfiles
     public static QemuProfile? TryCreate(string name, string baseDirectory) => name switch
     {
         None => new QemuProfile(None) { Machine = "none", Source = Source, BootTimeout = TimeSpan.FromSeconds(60) },
-        Tiny => CreateTiny(FindGuestDirectory(baseDirectory, HostTinyArchitecture()), HostTinyArchitecture(), Tiny),
-        TinyX86_64 => CreateTiny(FindGuestDirectory(baseDirectory, "x86_64"), "x86_64", TinyX86_64),
-        TinyAarch64 => CreateTiny(FindGuestDirectory(baseDirectory, "aarch64"), "aarch64", TinyAarch64),
-        TinyUefi => CreateTinyUefi(FindGuestDirectory(baseDirectory, HostTinyArchitecture()), HostTinyArchitecture(), TinyUefi),
-        TinyUefiX86_64 => CreateTinyUefi(FindGuestDirectory(baseDirectory, "x86_64"), "x86_64", TinyUefiX86_64),
-        TinyUefiAarch64 => CreateTinyUefi(FindGuestDirectory(baseDirectory, "aarch64"), "aarch64", TinyUefiAarch64),
-        TinyAgent => CreateTinyAgent(FindGuestDirectory(baseDirectory, HostTinyArchitecture()), HostTinyArchitecture(), TinyAgent),
-        TinyAgentX86_64 => CreateTinyAgent(FindGuestDirectory(baseDirectory, "x86_64"), "x86_64", TinyAgentX86_64),
-        TinyAgentAarch64 => CreateTinyAgent(FindGuestDirectory(baseDirectory, "aarch64"), "aarch64", TinyAgentAarch64),
+        Tiny => CreateTiny(Guest(baseDirectory, HostTinyArchitecture(), Tiny), HostTinyArchitecture(), Tiny),
+        TinyX86_64 => CreateTiny(Guest(baseDirectory, "x86_64", TinyX86_64), "x86_64", TinyX86_64),
+        TinyAarch64 => CreateTiny(Guest(baseDirectory, "aarch64", TinyAarch64), "aarch64", TinyAarch64),
+        TinyUefi => CreateTinyUefi(Guest(baseDirectory, HostTinyArchitecture(), TinyUefi), HostTinyArchitecture(), TinyUefi),
+        TinyUefiX86_64 => CreateTinyUefi(Guest(baseDirectory, "x86_64", TinyUefiX86_64), "x86_64", TinyUefiX86_64),
+        TinyUefiAarch64 => CreateTinyUefi(Guest(baseDirectory, "aarch64", TinyUefiAarch64), "aarch64", TinyUefiAarch64),
+        TinyAgent => CreateTinyAgent(Guest(baseDirectory, HostTinyArchitecture(), TinyAgent), HostTinyArchitecture(), TinyAgent),
+        TinyAgentX86_64 => CreateTinyAgent(Guest(baseDirectory, "x86_64", TinyAgentX86_64), "x86_64", TinyAgentX86_64),
+        TinyAgentAarch64 => CreateTinyAgent(Guest(baseDirectory, "aarch64", TinyAgentAarch64), "aarch64", TinyAgentAarch64),
         _ => null,
     };
+
+    /// <summary>The guest folder of <paramref name="arch"/>, whose errors name the requested <paramref name="profile"/>.</summary>
+    private static string Guest(string baseDirectory, string arch, string profile) =>
+        FindGuestDirectory(baseDirectory, arch, Environment.GetEnvironmentVariable("QTK_GUEST_DIR"), profile);
 
     /// <summary>
     /// The tiny guest of <paramref name="arch"/> booted by UEFI firmware from its disk image, not <c>-kernel</c>: the
@@ -110,14 +123,28 @@ internal static class BuiltInProfiles
 
     /// <summary>
     /// The tiny guest of <paramref name="arch"/> with the QEMU guest agent (<see cref="QemuProfile.GuestAgent"/>): its
-    /// qemu-ga answers on the virtio-serial port, and the boot is ready once it does. A variant rather than the default
-    /// for <c>tiny</c>: waiting for the agent adds a little to every boot (see the README), the container runner's
+    /// qemu-ga answers on the virtio-serial port, and the boot is ready once it does. It boots <see cref="TinyAgentInitrd"/>,
+    /// the only initramfs with qemu-ga. A variant rather than the default for <c>tiny</c>: the agent's initramfs is 2.5
+    /// times the size, waiting for the agent adds a little to every boot (see the README), the container runner's
     /// stream transport does not relay the agent's socket yet, and the device set (so the warm-start key) of every
     /// existing <c>tiny</c> VM stays as it was.
     /// </summary>
+    /// <exception cref="QemuProfileException">The guest's folder has no <see cref="TinyAgentInitrd"/> (a guest built before it existed).</exception>
     /// <exception cref="ArgumentOutOfRangeException">There is no tiny guest for <paramref name="arch"/>.</exception>
-    public static QemuProfile CreateTinyAgent(string guestDirectory, string arch, string name) =>
-        CreateTiny(guestDirectory, arch, name) with { GuestAgent = true };
+    public static QemuProfile CreateTinyAgent(string guestDirectory, string arch, string name)
+    {
+        string initrd = Path.Combine(guestDirectory, TinyAgentInitrd);
+        if (!File.Exists(initrd))
+        {
+            throw new QemuProfileException(
+                $"Profile '{name}': the tiny guest's initramfs with the guest agent, {initrd}, is not there (the guest in {guestDirectory} was built " +
+                $"without it); rebuild it with 'bash build/guest/build.sh {arch}' from the repository root, or restore the QemuTestKit.Guests package " +
+                "of the same version as QemuTestKit.",
+                name, null, Source);
+        }
+
+        return CreateTiny(guestDirectory, arch, name) with { Initrd = initrd, GuestAgent = true };
+    }
 
     /// <summary>The x86_64 tiny guest as the profile <c>tiny</c> (what the kit's own x86_64 tests boot).</summary>
     public static QemuProfile CreateTiny(string guestDirectory) => CreateTiny(guestDirectory, "x86_64", Tiny);
@@ -132,7 +159,7 @@ internal static class BuiltInProfiles
             Arch = arch,
             Memory = "256M",
             Kernel = Path.Combine(guestDirectory, "vmlinuz"),
-            Initrd = Path.Combine(guestDirectory, "initramfs.cpio.gz"),
+            Initrd = Path.Combine(guestDirectory, TinyInitrd),
             Console = new QemuProfileConsole(),
             ReadyPattern = TinyReadyMarker,
             FailurePatterns = ["Kernel panic"],
@@ -183,6 +210,10 @@ internal static class BuiltInProfiles
     public static string FindGuestDirectory(string baseDirectory, string arch) =>
         FindGuestDirectory(baseDirectory, arch, Environment.GetEnvironmentVariable("QTK_GUEST_DIR"));
 
+    /// <inheritdoc cref="FindGuestDirectory(string, string, string?, string)"/>
+    internal static string FindGuestDirectory(string baseDirectory, string arch, string? fromEnv) =>
+        FindGuestDirectory(baseDirectory, arch, fromEnv, ProfileName(arch));
+
     /// <summary>
     /// The folder, next to the test assembly, where the QemuTestKit.Guests package's build targets copy the guests
     /// (<c>qemu-guests/&lt;arch&gt;/</c>; the same name is in that package's <c>QemuTestKit.Guests.targets</c>).
@@ -193,28 +224,29 @@ internal static class BuiltInProfiles
     /// Where the tiny guest of <paramref name="arch"/> is: <paramref name="fromEnv"/> (<c>QTK_GUEST_DIR</c>), else
     /// <see cref="PackagedGuestsFolder"/> in <paramref name="baseDirectory"/>, else the first <c>build/guest/out</c> above
     /// it (a clone of the kit). A folder is a guest when it holds <c>guest.json</c> for that architecture; each place may be
-    /// a folder whose <c>&lt;arch&gt;</c> subfolders hold the guests, or one guest's own folder.
+    /// a folder whose <c>&lt;arch&gt;</c> subfolders hold the guests, or one guest's own folder. Its errors name
+    /// <paramref name="profile"/>, the profile the user asked for.
     /// </summary>
-    internal static string FindGuestDirectory(string baseDirectory, string arch, string? fromEnv)
+    /// <exception cref="QemuProfileException">The guest is not built; the message says how to build it.</exception>
+    internal static string FindGuestDirectory(string baseDirectory, string arch, string? fromEnv, string profile)
     {
-        string profile = ProfileName(arch);
         if (!string.IsNullOrEmpty(fromEnv))
         {
-            return GuestIn(fromEnv, arch) ?? throw new QemuProfileException(
+            return GuestIn(fromEnv, arch, profile) ?? throw new QemuProfileException(
                 $"Profile '{profile}': QTK_GUEST_DIR is '{fromEnv}' but holds no {arch} guest (no {Path.Combine(arch, "guest.json")}, " +
                 $"and no guest.json whose \"arch\" is {arch}). Point QTK_GUEST_DIR at a folder holding {arch}/guest.json, " +
                 "or unset it to use the guests of the QemuTestKit.Guests package.",
                 profile, null, Source);
         }
 
-        if (GuestIn(Path.Combine(baseDirectory, PackagedGuestsFolder), arch) is string packaged)
+        if (GuestIn(Path.Combine(baseDirectory, PackagedGuestsFolder), arch, profile) is string packaged)
         {
             return packaged;
         }
 
         for (DirectoryInfo? dir = new(baseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (GuestIn(Path.Combine(dir.FullName, "build", "guest", "out"), arch) is string found)
+            if (GuestIn(Path.Combine(dir.FullName, "build", "guest", "out"), arch, profile) is string found)
             {
                 return found;
             }
@@ -238,7 +270,7 @@ internal static class BuiltInProfiles
     /// guest.json is for <paramref name="arch"/> (a guest.json without <c>arch</c> is x86_64: guests built before the
     /// aarch64 one existed), else null.
     /// </summary>
-    private static string? GuestIn(string folder, string arch)
+    private static string? GuestIn(string folder, string arch, string profile)
     {
         string perArch = Path.Combine(folder, arch);
         if (File.Exists(Path.Combine(perArch, "guest.json")))
@@ -247,10 +279,10 @@ internal static class BuiltInProfiles
         }
 
         string single = Path.Combine(folder, "guest.json");
-        return File.Exists(single) && GuestArch(single) == arch ? Path.GetFullPath(folder) : null;
+        return File.Exists(single) && GuestArch(single, profile) == arch ? Path.GetFullPath(folder) : null;
     }
 
-    private static string GuestArch(string guestJson)
+    private static string GuestArch(string guestJson, string profile)
     {
         try
         {
@@ -265,7 +297,7 @@ internal static class BuiltInProfiles
         {
             throw new QemuProfileException(
                 $"The tiny guest's {guestJson} is not valid JSON ({ex.Message}); restore the QemuTestKit.Guests package again (or rebuild the guest with 'bash build/guest/build.sh').",
-                Tiny, null, Source, ex);
+                profile, null, Source, ex);
         }
     }
 

@@ -102,7 +102,10 @@ public sealed class ConsumerProjectTests(PackedPackages packages) : IClassFixtur
         // The guests came from the package, copied next to the test assembly: nothing else could have served 'tiny'.
         foreach (string arch in new[] { "x86_64", "aarch64" })
         {
-            Assert.True(File.Exists(Path.Combine(consumer.OutputDirectory, "qemu-guests", arch, "vmlinuz")), $"no qemu-guests/{arch}/vmlinuz in {consumer.OutputDirectory}");
+            foreach (string file in new[] { "vmlinuz", "initramfs-agent.cpio.gz" })
+            {
+                Assert.True(File.Exists(Path.Combine(consumer.OutputDirectory, "qemu-guests", arch, file)), $"no qemu-guests/{arch}/{file} in {consumer.OutputDirectory}");
+            }
         }
 
         AssertNoProcessUses(packages.Root);
@@ -114,7 +117,7 @@ public sealed class ConsumerProjectTests(PackedPackages packages) : IClassFixtur
         string[] entries = [.. guests.Entries.Select(e => e.FullName)];
         foreach (string arch in new[] { "x86_64", "aarch64" })
         {
-            foreach (string file in new[] { "vmlinuz", "initramfs.cpio.gz", "guest.json" })
+            foreach (string file in new[] { "vmlinuz", "initramfs.cpio.gz", "initramfs-agent.cpio.gz", "guest.json" })
             {
                 Assert.Contains($"guests/{arch}/{file}", entries);
             }

@@ -31,6 +31,7 @@ public sealed class GuestPackageTests
             temp.WriteText($"out/{arch}/guest.json", $$"""{ "arch": "{{arch}}", "kernelPackage": "linux-image-x", "busyboxPackage": "busybox-static" }""");
             temp.WriteText($"out/{arch}/vmlinuz", "kernel");
             temp.WriteText($"out/{arch}/initramfs.cpio.gz", "initrd");
+            temp.WriteText($"out/{arch}/initramfs-agent.cpio.gz", "initrd with the agent");
         }
 
         DotnetCli.Result pack = await PackAsync(temp, TestContext.Current.CancellationToken);
@@ -38,6 +39,29 @@ public sealed class GuestPackageTests
         Assert.True(pack.ExitCode != 0, pack.ToString());
         Assert.Contains("error QTK091", pack.Output, StringComparison.Ordinal);
         Assert.Contains("kernelSourcePackage", pack.Output, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(temp.Path, "*.nupkg", SearchOption.AllDirectories));
+    }
+
+    [Fact(Timeout = 900_000)]
+    public async Task Packing_a_guest_without_its_agent_initramfs_fails_naming_the_file()
+    {
+        // A guest built before the agent got its own initramfs: the tiny-agent profiles of such a package could not boot.
+        using var temp = new TempDirectory();
+        foreach (string arch in new[] { "x86_64", "aarch64" })
+        {
+            temp.WriteText($"out/{arch}/guest.json", $$"""{ "arch": "{{arch}}" }""");
+            temp.WriteText($"out/{arch}/vmlinuz", "kernel");
+            temp.WriteText($"out/{arch}/initramfs.cpio.gz", "initrd");
+        }
+
+        temp.WriteText("out/aarch64/initramfs-agent.cpio.gz", "initrd with the agent");
+
+        DotnetCli.Result pack = await PackAsync(temp, TestContext.Current.CancellationToken);
+
+        Assert.True(pack.ExitCode != 0, pack.ToString());
+        Assert.Contains("error QTK090", pack.Output, StringComparison.Ordinal);
+        Assert.Contains("not built for x86_64 (", pack.Output, StringComparison.Ordinal);
+        Assert.Contains("initramfs-agent.cpio.gz", pack.Output, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(temp.Path, "*.nupkg", SearchOption.AllDirectories));
     }
 

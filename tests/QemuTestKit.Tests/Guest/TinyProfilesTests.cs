@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text.Json;
 using QemuTestKit.Internal;
 using QemuTestKit.Tests.Machine;
 
@@ -70,6 +72,64 @@ public sealed class TinyProfilesTests : IDisposable
         QemuProfileException wrongArch = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.FindGuestDirectory("/", "aarch64", single));
         Assert.Contains("QTK_GUEST_DIR", wrongArch.Message, StringComparison.Ordinal);
         Assert.Contains("no aarch64 guest", wrongArch.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_guest_names_the_profile_that_was_asked_for()
+    {
+        // Found through TryCreate, as a test's [QemuMachine("tiny-agent-x86_64")] finds it: no guest anywhere above.
+        string deep = Path.Combine(_dir.Path, "nowhere", "bin");
+        Directory.CreateDirectory(deep);
+
+        foreach (string name in BuiltInProfiles.Names.Where(n => n != BuiltInProfiles.None))
+        {
+            string arch = name.EndsWith("aarch64", StringComparison.Ordinal) ? "aarch64" : name.EndsWith("x86_64", StringComparison.Ordinal) ? "x86_64" : HostArchitecture.Current;
+            QemuProfileException missing = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.TryCreate(name, deep));
+
+            Assert.Equal(name, missing.Profile);
+            Assert.StartsWith($"Profile '{name}': the tiny test guest for {arch} was not found", missing.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Tiny_boots_the_base_initramfs_and_tiny_agent_the_one_with_the_agent_which_is_the_base_with_the_agent_appended()
+    {
+        foreach (string arch in BuiltInProfiles.TinyArchitectures)
+        {
+            QemuProfile tiny = BuiltInProfiles.TryCreate("tiny-" + arch, AppContext.BaseDirectory)!;
+            QemuProfile agent = BuiltInProfiles.TryCreate("tiny-agent-" + arch, AppContext.BaseDirectory)!;
+            string folder = Path.GetDirectoryName(tiny.Initrd)!;
+
+            Assert.Equal(Path.Combine(folder, BuiltInProfiles.TinyInitrd), tiny.Initrd);
+            Assert.Equal(Path.Combine(folder, BuiltInProfiles.TinyAgentInitrd), agent.Initrd);
+
+            // guest.json records both files with their hashes (build/guest/build.sh), and the agent's file starts with
+            // the base file's bytes: the kernel unpacks the appended archive (qemu-ga and its libraries) after it.
+            using JsonDocument guest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "guest.json")));
+            JsonElement root = guest.RootElement;
+            byte[] base_ = File.ReadAllBytes(tiny.Initrd!);
+            byte[] withAgent = File.ReadAllBytes(agent.Initrd!);
+            Assert.Equal(BuiltInProfiles.TinyInitrd, root.GetProperty("initrd").GetString());
+            Assert.Equal(BuiltInProfiles.TinyAgentInitrd, root.GetProperty("agentInitrd").GetString());
+            Assert.Equal(root.GetProperty("initrdSha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(base_)));
+            Assert.Equal(root.GetProperty("agentInitrdSha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(withAgent)));
+            Assert.True(withAgent.Length > base_.Length, $"{agent.Initrd} ({withAgent.Length} bytes) should be longer than {tiny.Initrd} ({base_.Length} bytes)");
+            Assert.Equal(base_, withAgent[..base_.Length]);
+        }
+    }
+
+    [Fact]
+    public void A_tiny_agent_profile_whose_guest_has_no_agent_initramfs_says_to_rebuild_it_naming_the_profile()
+    {
+        // A guest built before the agent had its own initramfs: booting its base initramfs would wait for an agent that is not there.
+        string guest = Path.Combine(_dir.Path, "old", "x86_64");
+        WriteGuest(guest, """{ "arch": "x86_64" }""");
+
+        QemuProfileException ex = Assert.Throws<QemuProfileException>(() => BuiltInProfiles.CreateTinyAgent(guest, "x86_64", BuiltInProfiles.TinyAgentX86_64));
+
+        Assert.Equal(BuiltInProfiles.TinyAgentX86_64, ex.Profile);
+        Assert.Contains(Path.Combine(guest, BuiltInProfiles.TinyAgentInitrd), ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'bash build/guest/build.sh x86_64'", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

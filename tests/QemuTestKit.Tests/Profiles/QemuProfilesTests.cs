@@ -194,7 +194,7 @@ public sealed class QemuProfilesTests : IDisposable
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("fileonly").QemuBinary);
         Assert.Equal("/opt/qemu/bin/qemu-system-x86_64", profiles.Get("none").QemuBinary);
         Assert.Null(profiles.Get("arm").QemuBinary);
-        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny", "tiny-x86_64", "tiny-aarch64", "tiny-uefi", "tiny-uefi-x86_64", "tiny-uefi-aarch64"], profiles.Names);
+        Assert.Equal(["disk", "arm", "fileonly", "none", "tiny", "tiny-x86_64", "tiny-aarch64", "tiny-uefi", "tiny-uefi-x86_64", "tiny-uefi-aarch64", "tiny-agent", "tiny-agent-x86_64", "tiny-agent-aarch64"], profiles.Names);
     }
 
     [Fact]
@@ -223,7 +223,7 @@ public sealed class QemuProfilesTests : IDisposable
 
         QemuProfileException ex = Assert.Throws<QemuProfileException>(() => profiles.Get("tiyn"));
 
-        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny, tiny-x86_64, tiny-aarch64, tiny-uefi, tiny-uefi-x86_64, tiny-uefi-aarch64.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("No QEMU profile is named 'tiyn'. Known profiles: mine, none, tiny, tiny-x86_64, tiny-aarch64, tiny-uefi, tiny-uefi-x86_64, tiny-uefi-aarch64, tiny-agent, tiny-agent-x86_64, tiny-agent-aarch64.", ex.Message, StringComparison.Ordinal);
         Assert.Contains("qemutestkit.manifest.json (absent)", ex.Message, StringComparison.Ordinal);
     }
 

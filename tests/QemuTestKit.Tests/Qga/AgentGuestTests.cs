@@ -24,6 +24,17 @@ public abstract class AgentGuestTests(AgentGuest vm, string arch)
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task The_guest_booted_the_agent_initramfs_which_holds_qemu_ga()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        QgaExecResult agent = await vm.Machine.GuestAgent.ExecAsync("/bin/sh", ["-c", "test -x /sbin/qemu-ga"], cancellationToken: ct);
+
+        Assert.Equal(BuiltInProfiles.TinyAgentInitrd, Path.GetFileName(vm.Profile.Initrd));
+        Assert.Equal(0, agent.ExitCode);
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task Os_info_names_Linux_on_this_architecture()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
