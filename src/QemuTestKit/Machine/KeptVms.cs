@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using QemuTestKit.Internal;
 
 namespace QemuTestKit;
@@ -27,12 +28,21 @@ public static class KeptVms
 
     /// <summary>Creates a new private (0700) folder under <see cref="Root"/> for a VM that may be kept; its name starts with <paramref name="prefix"/>.</summary>
     /// <exception cref="IOException">The folder cannot be created.</exception>
-    public static string CreateDirectory(string prefix)
+    public static string CreateDirectory(string prefix) => CreateDirectory(prefix, Root);
+
+    /// <summary>Creates the folder under <paramref name="root"/>, after removing folders there whose test process died before keeping its VM.</summary>
+    internal static string CreateDirectory(string prefix, string root)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        System.IO.Directory.CreateDirectory(Root);
+        System.IO.Directory.CreateDirectory(root);
+
+        // A folder is created before anyone knows whether its VM will be kept; a test host that dies first (SIGKILL, a
+        // crash) cannot remove it. It carries its owner's marker until Record replaces that with kept.json, so the next
+        // run removes it, and never a kept VM's folder (no owner marker) or one whose owner still runs.
+        OwnerMarker.SweepOnce(root, string.Empty, NullLogger.Instance);
+
         string shortPrefix = prefix.Length > 24 ? prefix[^24..] : prefix;
-        string path = Path.Combine(Root, string.Create(CultureInfo.InvariantCulture, $"{shortPrefix}-{Environment.ProcessId}-{Path.GetRandomFileName()[..6]}"));
+        string path = Path.Combine(root, string.Create(CultureInfo.InvariantCulture, $"{shortPrefix}-{Environment.ProcessId}-{Path.GetRandomFileName()[..6]}"));
         if (OperatingSystem.IsWindows())
         {
             System.IO.Directory.CreateDirectory(path);
@@ -41,6 +51,8 @@ public static class KeptVms
         {
             System.IO.Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
+
+        OwnerMarker.Write(path);
         return path;
     }
 
@@ -59,6 +71,9 @@ public static class KeptVms
             machine.GdbSocket,
             artifactsDirectory,
             DateTime.UtcNow);
+        // The owner marker goes first: from here on the folder outlives its creator on purpose, and the sweep must not
+        // take it even if the test host dies before kept.json is written.
+        File.Delete(Path.Combine(machine.SocketDirectory, OwnerMarker.FileName));
         File.WriteAllText(Path.Combine(machine.SocketDirectory, MarkerFile), JsonSerializer.Serialize(kept, s_json));
         return kept;
     }

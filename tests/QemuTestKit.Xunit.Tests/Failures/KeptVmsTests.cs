@@ -88,5 +88,33 @@ public sealed class KeptVmsTests : IDisposable
         Assert.Contains("clean", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_folder_whose_test_host_died_before_keeping_its_vm_is_removed_by_the_next_run_and_kept_folders_stay()
+    {
+        // A test host SIGKILLed between creating the folder and keeping its VM: its owner (a process that exited) is gone.
+        using Process gone = Process.Start("true");
+        await gone.WaitForExitAsync(TestContext.Current.CancellationToken);
+        string orphan = Directory.CreateDirectory(Path.Combine(_root, "orphan")).FullName;
+        File.WriteAllText(Path.Combine(orphan, OwnerMarker.FileName), OwnerMarker.Format(gone.Id, 1));
+
+        // The folder of a run still going (this process) and a kept VM's folder, whose owner is gone too.
+        string running = Directory.CreateDirectory(Path.Combine(_root, "running")).FullName;
+        OwnerMarker.Write(running);
+        string kept = Directory.CreateDirectory(Path.Combine(_root, "kept")).FullName;
+        File.WriteAllText(Path.Combine(kept, OwnerMarker.FileName), OwnerMarker.Format(gone.Id, 1));
+        KeptVms.Record(new QemuDetachedMachine(gone.Id, kept, null, Path.Combine(kept, "q.sock"), null), "Ns.Kept", null);
+
+        string created = KeptVms.CreateDirectory("Ns.Class", _root);
+
+        Assert.False(Directory.Exists(orphan));
+        Assert.True(Directory.Exists(running));
+        Assert.Equal(kept, Assert.Single(KeptVms.List(_root)).Directory);
+        Assert.False(File.Exists(Path.Combine(kept, OwnerMarker.FileName)));
+        Assert.StartsWith(Path.Combine(_root, "Ns.Class-"), created, StringComparison.Ordinal);
+        Assert.Equal(
+            OwnerMarker.Format(Environment.ProcessId, ProcessStat.Read(Environment.ProcessId)!.Value.StartTime),
+            File.ReadAllText(Path.Combine(created, OwnerMarker.FileName)));
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }
