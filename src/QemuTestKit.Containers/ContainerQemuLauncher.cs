@@ -95,10 +95,12 @@ public sealed partial class ContainerQemuLauncher : IQemuLauncher
         }
         else
         {
-            if (spec.MonitorPort is not null || spec.ConsolePort is not null)
+            if (spec.MonitorPort is not null || spec.ConsolePort is not null || spec.GuestAgentPort is not null)
             {
                 throw new QemuLaunchException(
-                    "QEMU in a container never listens on TCP: give the machine a unix QMP socket (QemuMachineOptions.MonitorAddress) or none.", null);
+                    "QEMU in a container never listens on TCP: give the machine a unix QMP socket (QemuMachineOptions.MonitorAddress) or none, "
+                    + "and unix sockets for its console and guest agent (what a machine gives them when its launcher connects to the host, as this one does).",
+                    null);
             }
 
             process = await StreamsContainer.StartAsync(_options, engine, spec, name, _logger, cancellationToken).ConfigureAwait(false);

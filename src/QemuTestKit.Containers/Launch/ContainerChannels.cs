@@ -8,8 +8,9 @@ namespace QemuTestKit.Containers;
 /// <summary>
 /// The host end of a streams container's channels, all inside the Docker API connection: QMP over the container's
 /// attached stdio (relayed to the machine's QMP socket, which it listens on before the launch, as with a local QEMU),
-/// QEMU's output over the attached stderr (into the log file), and each console connection over an exec session that
-/// joins QEMU's console socket in the container. Nothing listens on a TCP port, here or in the container.
+/// QEMU's output over the attached stderr (into the log file), and each connection to a socket QEMU serves (the
+/// console, the guest agent) over an exec session that joins that socket in the container. Nothing listens on a TCP
+/// port, here or in the container.
 /// </summary>
 internal sealed partial class ContainerChannels : IAsyncDisposable
 {
@@ -18,10 +19,9 @@ internal sealed partial class ContainerChannels : IAsyncDisposable
     private readonly MultiplexedStream _attach;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _closing = new();
-    private readonly List<Socket> _sockets = []; // also the lock for _pumps: the console accept loop adds to both
+    private readonly List<Socket> _sockets = []; // also the lock for _pumps: the accept loops add to both
     private readonly List<Task> _pumps = [];
-    private Socket? _consoleListener;
-    private string? _consolePath;
+    private readonly List<(Socket Listener, string Path)> _listeners = [];
     private int _disposed;
 
     private ContainerChannels(IDockerClient client, string containerId, MultiplexedStream attach, ILogger logger)
@@ -50,10 +50,11 @@ internal sealed partial class ContainerChannels : IAsyncDisposable
 
     /// <summary>
     /// Starts relaying: the container's stdout to the machine's QMP socket at <paramref name="monitorPath"/> (none: QMP
-    /// is off), its stderr into <paramref name="logPath"/>; a listener at <paramref name="consolePath"/> for the
-    /// machine's console connection. Then sends the go line, and the supervisor starts QEMU.
+    /// is off), its stderr into <paramref name="logPath"/>; a listener at each of <paramref name="servedPaths"/> (the
+    /// unix sockets QEMU serves in the container at the same paths: console, guest agent) for the machine's connections.
+    /// Then sends the go line, and the supervisor starts QEMU.
     /// </summary>
-    public async Task StartAsync(string? monitorPath, string? consolePath, string logPath, CancellationToken cancellationToken)
+    public async Task StartAsync(string? monitorPath, IReadOnlyList<string> servedPaths, string logPath, CancellationToken cancellationToken)
     {
         Socket? qmp = null;
         if (monitorPath is not null)
@@ -64,14 +65,14 @@ internal sealed partial class ContainerChannels : IAsyncDisposable
             await qmp.ConnectAsync(new UnixDomainSocketEndPoint(monitorPath), cancellationToken).ConfigureAwait(false);
         }
 
-        if (consolePath is not null)
+        foreach (string path in servedPaths)
         {
-            _consoleListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            File.Delete(consolePath);
-            _consoleListener.Bind(new UnixDomainSocketEndPoint(consolePath));
-            _consoleListener.Listen(4);
-            _consolePath = consolePath;
-            _pumps.Add(AcceptConsolesAsync(consolePath, _closing.Token));
+            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            _listeners.Add((listener, path));
+            File.Delete(path);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(4);
+            _pumps.Add(AcceptAsync(listener, path, _closing.Token));
         }
 
         await _attach.WriteAsync(System.Text.Encoding.ASCII.GetBytes(ContainerSupervisor.Go), 0, ContainerSupervisor.Go.Length, cancellationToken).ConfigureAwait(false);
@@ -90,17 +91,17 @@ internal sealed partial class ContainerChannels : IAsyncDisposable
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);
-        _consoleListener?.Dispose();
-        try
+        foreach ((Socket listener, string path) in _listeners)
         {
-            if (_consolePath is not null)
+            listener.Dispose();
+            try
             {
-                File.Delete(_consolePath);
+                File.Delete(path);
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The machine's clean-up may have removed the folder first.
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The machine's clean-up may have removed the folder first.
+            }
         }
 
         Task[] pumps;
@@ -128,41 +129,42 @@ internal sealed partial class ContainerChannels : IAsyncDisposable
         _closing.Dispose();
     }
 
-    private async Task AcceptConsolesAsync(string consolePath, CancellationToken cancellationToken)
+    /// <summary>Relays each connection to <paramref name="listener"/> into QEMU's socket at <paramref name="path"/> in the container.</summary>
+    private async Task AcceptAsync(Socket listener, string path, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
-                Socket console = await _consoleListener!.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                Socket connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
                 lock (_sockets)
                 {
-                    _sockets.Add(console);
+                    _sockets.Add(connection);
                 }
 
                 ContainerExecCreateResponse exec = await _client.Exec.CreateContainerExecAsync(
                     _containerId,
-                    new ContainerExecCreateParameters { AttachStdin = true, AttachStdout = true, AttachStderr = true, Cmd = [.. ContainerSupervisor.ConsoleRelay(consolePath)] },
+                    new ContainerExecCreateParameters { AttachStdin = true, AttachStdout = true, AttachStderr = true, Cmd = [.. ContainerSupervisor.SocketRelay(path)] },
                     cancellationToken).ConfigureAwait(false);
                 MultiplexedStream stream = await _client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cancellationToken).ConfigureAwait(false);
                 lock (_sockets)
                 {
-                    _pumps.Add(RelayConsoleAsync(console, stream, cancellationToken));
+                    _pumps.Add(RelayAsync(connection, stream, cancellationToken));
                 }
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or DockerApiException or IOException or HttpRequestException)
         {
-            LogConsoleRelayEnded(_logger, ex, _containerId[..12]);
+            LogListenerClosed(_logger, ex, path, _containerId[..12]);
         }
     }
 
-    private async Task RelayConsoleAsync(Socket console, MultiplexedStream exec, CancellationToken cancellationToken)
+    private async Task RelayAsync(Socket connection, MultiplexedStream exec, CancellationToken cancellationToken)
     {
         using (exec)
         {
-            Task toGuest = PumpAsync(console, exec, closeWhenDone: true, cancellationToken);
-            await DemultiplexAsync(exec, console, logPath: null, cancellationToken).ConfigureAwait(false);
+            Task toGuest = PumpAsync(connection, exec, closeWhenDone: true, cancellationToken);
+            await DemultiplexAsync(exec, connection, logPath: null, cancellationToken).ConfigureAwait(false);
             await toGuest.ConfigureAwait(false);
         }
     }
@@ -251,6 +253,6 @@ internal sealed partial class ContainerChannels : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "A relay of QEMU container {Id} ended")]
     private static partial void LogPumpEnded(ILogger logger, Exception exception, string id);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "The console listener of QEMU container {Id} closed")]
-    private static partial void LogConsoleRelayEnded(ILogger logger, Exception exception, string id);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The listener at {Path} for QEMU container {Id} closed")]
+    private static partial void LogListenerClosed(ILogger logger, Exception exception, string path, string id);
 }

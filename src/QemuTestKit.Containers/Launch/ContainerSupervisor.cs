@@ -77,7 +77,10 @@ internal static class ContainerSupervisor
         $"{ExpiresVariable}={expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}",
     ];
 
-    /// <summary>The command an exec session runs to join QEMU's console socket, retrying while QEMU creates it.</summary>
-    public static IReadOnlyList<string> ConsoleRelay(string consolePath) =>
-        ["socat", "-t", "5", "STDIO", $"UNIX-CONNECT:{consolePath},retry=1200,interval=0.05"];
+    /// <summary>
+    /// The command an exec session runs to join a unix socket QEMU serves at <paramref name="socketPath"/> (the console,
+    /// the guest agent), retrying while QEMU creates it.
+    /// </summary>
+    public static IReadOnlyList<string> SocketRelay(string socketPath) =>
+        ["socat", "-t", "5", "STDIO", $"UNIX-CONNECT:{socketPath},retry=1200,interval=0.05"];
 }

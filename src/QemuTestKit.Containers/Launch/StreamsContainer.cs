@@ -39,7 +39,7 @@ internal static class StreamsContainer
             // Asked once the container runs: a wait that reaches the engine while it is only created returns 0 at once.
             // Whenever it arrives, it reports the real status: the container stays until disposal removes it.
             Task<ContainerWaitResponse?> wait = WaitAsync(client, id);
-            await channels.StartAsync(spec.MonitorPath, spec.ConsolePath, spec.LogPath, cancellationToken).ConfigureAwait(false);
+            await channels.StartAsync(spec.MonitorPath, ServedPaths(spec), spec.LogPath, cancellationToken).ConfigureAwait(false);
 
             ContainerChannels started = channels;
             return ContainerQemuProcess.Watch(id, client, logger, wait, _ => started.Output, started.DisposeAsync);
@@ -67,6 +67,10 @@ internal static class StreamsContainer
                 ex);
         }
     }
+
+    /// <summary>The unix sockets QEMU serves that the machine connects to, each relayed into the container at the same path.</summary>
+    internal static IReadOnlyList<string> ServedPaths(QemuLaunchSpec spec) =>
+        [.. new[] { spec.ConsolePath, spec.GuestAgentPath }.OfType<string>()];
 
     private static async Task<ContainerWaitResponse?> WaitAsync(IDockerClient client, string id)
     {

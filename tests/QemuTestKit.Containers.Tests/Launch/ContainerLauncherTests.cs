@@ -102,6 +102,20 @@ public sealed class ContainerLauncherTests
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task The_streams_transport_rejects_a_guest_agent_on_TCP_and_says_to_use_a_unix_socket()
+    {
+        using var scratch = new LaunchScratch();
+        var launcher = new ContainerQemuLauncher(DockerTestEnvironment.StreamsOptions);
+
+        var ex = await Assert.ThrowsAsync<QemuLaunchException>(
+            () => launcher.StartAsync(scratch.GuestSpec(TestPrerequisites.Append) with { GuestAgentPort = 4444 }, TestContext.Current.CancellationToken));
+
+        Assert.Contains("never listens on TCP", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("guest agent", ex.Message, StringComparison.Ordinal);
+        await DockerTestEnvironment.AssertNoContainersLeftAsync(machine: scratch.Name);
+    }
+
     private static async Task WaitForLogAsync(LaunchScratch scratch, string text)
     {
         while (!scratch.Log.Contains(text, StringComparison.Ordinal))

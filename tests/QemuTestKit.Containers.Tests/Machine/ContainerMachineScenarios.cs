@@ -1,7 +1,10 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using QemuTestKit.Containers.Tests.Infrastructure;
+using QemuTestKit.Qga;
+using QemuTestKit.Sdk;
 using QemuTestKit.Qmp;
 using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Tests.Machine;
@@ -133,6 +136,59 @@ public abstract class ContainerMachineScenarios
         await leaks.AssertNothingLeftAsync();
     }
 
+    [Fact(Timeout = 400_000)]
+    public async Task A_container_profile_with_the_guest_agent_is_ready_runs_a_command_and_copies_a_file_through_the_agent()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        QemuProfile profile = (BuiltInProfiles.TryCreate(BuiltInProfiles.TinyAgentX86_64, AppContext.BaseDirectory)
+            ?? throw new InvalidOperationException("tiny-agent-x86_64 is not a built-in profile")) with
+        {
+            Runner = QemuRunner.Container,
+            ContainerImage = DockerTestEnvironment.Image,
+            // A container start and a TCG boot on a loaded box: generous.
+            BootTimeout = TimeSpan.FromMinutes(5),
+        };
+        var leaks = new ContainerLeakCheck(Endpoint);
+        string scratch = Directory.CreateTempSubdirectory("qtk-agent-relay-").FullName;
+        try
+        {
+            // The boot is ready only once the agent answered through the container's relay.
+            QemuBootResult boot = await QemuBoot.StartAsync(profile, new QemuBootOptions { ContainerLauncher = new Factory(ContainerOptions) }, ct);
+            await using QemuMachine machine = boot.Machine;
+            leaks.Record(machine);
+            Assert.Null(machine.Pid);
+
+            QgaExecResult exec = await machine.GuestAgent.ExecAsync("/bin/sh", ["-c", "echo out-$((6*7)); echo err >&2; exit 3"], cancellationToken: ct);
+            Assert.Equal(3, exec.ExitCode);
+            Assert.Equal("out-42\n", exec.StandardOutputText);
+            Assert.Equal("err\n", exec.StandardErrorText);
+
+            byte[] data = new byte[256 * 1024];
+            Random.Shared.NextBytes(data);
+            string hostIn = Path.Combine(scratch, "in.bin");
+            string hostOut = Path.Combine(scratch, "out.bin");
+            await File.WriteAllBytesAsync(hostIn, data, ct);
+            var guest = new QemuGuest(machine);
+            Assert.Equal("agent", guest.FileChannel.Name);
+            await guest.CopyToGuestAsync(hostIn, "/tmp/relay-in.bin", ct);
+            QgaExecResult sum = await machine.GuestAgent.ExecAsync("/bin/sha256sum", ["/tmp/relay-in.bin"], cancellationToken: ct);
+            await guest.CopyFromGuestAsync("/tmp/relay-in.bin", hostOut, ct);
+
+            string expected = Convert.ToHexStringLower(SHA256.HashData(data));
+            Assert.Equal(expected, sum.StandardOutputText.Split(' ')[0]);
+            Assert.Equal(data, await File.ReadAllBytesAsync(hostOut, ct));
+
+            await machine.ShutdownAsync(timeout: TimeSpan.FromSeconds(60), cancellationToken: ct);
+            Assert.Equal(0, machine.ExitCode);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+
+        await leaks.AssertNothingLeftAsync();
+    }
+
     private QemuMachine Bare(ILogger? logger = null) => MachineFactory.Bare(Options(logger));
 
     /// <summary>A bare machine (<c>-machine none</c>), launched and recorded for the leak check.</summary>
@@ -153,6 +209,13 @@ public abstract class ContainerMachineScenarios
     }
 
     private QemuMachine Guest() => MachineFactory.Guest(Options(null));
+
+    /// <summary>The container launcher of this transport, for a profile's boot.</summary>
+    private sealed class Factory(QemuContainerOptions options) : IQemuLauncherFactory
+    {
+        public IQemuLauncher Create(QemuLaunchPlan plan, ILogger? logger) =>
+            new ContainerQemuLauncher(options with { Image = plan.Profile.ContainerImage ?? DockerTestEnvironment.Image, Logger = logger });
+    }
 
     private QemuMachineOptions Options(ILogger? logger) => new()
     {
