@@ -19,8 +19,8 @@ namespace QemuTestKit.Containers;
 /// <para>Streams transport (the default, for every engine: unix socket, loopback TCP, remote TCP with TLS): QEMU's
 /// channels travel inside the Docker API connection, never on a port. The container runs QEMU under a small
 /// supervisor with no network; QMP is the container's attached stdio (QEMU connects to it before the guest runs, so
-/// no event is lost), QEMU's output its stderr, and each console connection an exec session joining QEMU's console
-/// socket. The files QEMU needs are copied in before it starts.</para>
+/// no event is lost), QEMU's output its stderr, and each connection to the console or guest agent socket an exec
+/// session joining that socket of QEMU's. The files QEMU needs are copied in before it starts.</para>
 /// <para>Unix-socket transport (a local engine, opt-in): the folders of <see cref="QemuLaunchSpec.SharedDirectories"/>
 /// are bind-mounted at the same paths, QEMU runs as this process's user with <c>--network none</c>, and QMP and the
 /// console are the machine's usual unix sockets.</para>
