@@ -114,6 +114,8 @@ public sealed partial class QemuVm
         {
             if (machine is not null && _bootFailure is null)
             {
+                // As at the end of the class: the slot is free the moment QEMU exits, before the cleanup below.
+                _lease?.ReleaseWhen(machine.WhenExitedAsync());
                 if (machine.IsRunning && kill)
                 {
                     await machine.KillAsync().ConfigureAwait(false);

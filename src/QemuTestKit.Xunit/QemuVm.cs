@@ -255,6 +255,9 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         {
             if (_machine is not null && _bootFailure is null && !await TryKeepAsync().ConfigureAwait(false))
             {
+                // The next class's boot may be waiting for this slot: free it the moment QEMU exits, not after the
+                // machine's cleanup and the artifacts below.
+                _lease?.ReleaseWhen(_machine.WhenExitedAsync());
                 failure = await ShutdownAsync(_machine, _profile!).ConfigureAwait(false);
             }
         }

@@ -4,8 +4,9 @@ using System.Reflection;
 namespace QemuTestKit.Xunit;
 
 /// <summary>
-/// The process-wide bound on running VMs. Each class takes a slot before it boots and gives it back after its VM has
-/// exited, so parallel classes never run more QEMUs than the machine can hold.
+/// The process-wide bound on running VMs. Each class takes a slot before it boots and gives it back the moment its VM has
+/// exited (<see cref="Lease.ReleaseWhen"/>), not after the cleanup that follows, so parallel classes never run more QEMUs
+/// than the machine can hold and never wait for another class's artifact writing.
 /// </summary>
 internal static class VmLimiter
 {
@@ -74,6 +75,18 @@ internal static class VmLimiter
     {
         private int _released;
 
+        /// <summary>Whether the slot was given back.</summary>
+        public bool IsReleased => Volatile.Read(ref _released) != 0;
+
+        /// <summary>
+        /// Gives the slot back as soon as <paramref name="exited"/> completes (QEMU has exited), however it completes: what
+        /// follows the exit (closing sockets, reading QEMU's log, removing files, writing artifacts) needs no slot, and the
+        /// next class's boot waits for it. <see cref="Release"/> still gives it back if QEMU never exits.
+        /// </summary>
+        public void ReleaseWhen(Task exited) =>
+            _ = exited.ContinueWith(static (_, lease) => ((Lease)lease!).Release(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        /// <summary>Gives the slot back; later calls do nothing.</summary>
         public void Release()
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)

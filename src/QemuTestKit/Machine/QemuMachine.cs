@@ -115,6 +115,14 @@ public sealed partial class QemuMachine : IAsyncDisposable
     /// <summary>QEMU's process id while it runs (QEMUMachine's <c>get_pid()</c>); <see langword="null"/> otherwise or when it runs elsewhere.</summary>
     public int? Pid => IsRunning ? _process!.Pid : null;
 
+    /// <summary>
+    /// Completes when the QEMU process of the current launch has exited, before the cleanup a shutdown does after the exit
+    /// (at once when none runs). Does not stop QEMU; lets a caller free what only a running QEMU needs (a VM slot) early.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the returned task is).</exception>
+    public Task WhenExitedAsync(CancellationToken cancellationToken = default) =>
+        _process is { HasExited: false } process ? process.WaitForExitAsync(cancellationToken) : Task.CompletedTask;
+
     /// <summary>QEMU's standard output and error, loaded after shutdown or a failed launch (QEMUMachine's <c>get_log()</c>).</summary>
     public string? Log => _iolog;
 
