@@ -24,6 +24,29 @@ public sealed class ShutdownTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task WhenExited_completes_at_once_without_QEMU_waits_while_it_runs_and_completes_when_it_exits()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var leaks = new LeakCheck();
+        await using QemuMachine machine = MachineFactory.Bare();
+        Assert.True(machine.WhenExitedAsync(ct).IsCompleted);
+
+        await machine.LaunchAsync(ct);
+        leaks.Record(machine);
+        Task exited = machine.WhenExitedAsync(ct);
+
+        // Still running: a QMP round trip proves QEMU is alive after the task was taken, and the task has not completed.
+        await machine.CommandAsync("query-status", cancellationToken: ct);
+        Assert.False(exited.IsCompleted);
+
+        Assert.Equal(0, Kill(machine.Pid!.Value, 9));
+        await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        await machine.KillAsync(ct);
+        Assert.Equal(-9, machine.ExitCode);
+        await leaks.AssertNothingLeftAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Quit_already_issued_is_not_sent_again()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
