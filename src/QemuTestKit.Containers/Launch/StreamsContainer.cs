@@ -70,7 +70,7 @@ internal static class StreamsContainer
 
     /// <summary>The unix sockets QEMU serves that the machine connects to, each relayed into the container at the same path.</summary>
     internal static IReadOnlyList<string> ServedPaths(QemuLaunchSpec spec) =>
-        [.. new[] { spec.ConsolePath, spec.GuestAgentPath }.OfType<string>()];
+        [.. new[] { spec.ConsolePath, spec.GuestAgentPath, spec.GdbPath }.OfType<string>()];
 
     private static async Task<ContainerWaitResponse?> WaitAsync(IDockerClient client, string id)
     {

@@ -60,7 +60,8 @@ public sealed partial class QemuMachine
             ? new MachineCommandLine.GuestAgentChardev(agentUnixPath, _launcher.QemuListenHost, agentPort, _agentSerialDevice)
             : null;
         List<string> baseArgs = MachineCommandLine.BaseArgs(monitor, connectBack, _machine, _consoleIndex, console, agent);
-        baseArgs.AddRange(MachineCommandLine.ServedArgs(ServedSockets()));
+        MachineCommandLine.ServedSockets served = ServedSockets();
+        baseArgs.AddRange(MachineCommandLine.ServedArgs(served));
         var spec = new QemuLaunchSpec
         {
             Wrapper = _wrapper,
@@ -77,6 +78,7 @@ public sealed partial class QemuMachine
             ConsolePath = consoleUnixPath,
             GuestAgentPath = agentUnixPath,
             GuestAgentPort = agentPort > 0 ? agentPort : null,
+            GdbPath = served.GdbPath,
             InheritedFileDescriptors = [.. _inheritedFds],
             Environment = _environment,
             Detachable = _detachable,

@@ -63,6 +63,12 @@ public sealed record QemuLaunchSpec
     /// <summary>The TCP port QEMU's guest agent chardev listens on; null when it is a unix socket or there is none.</summary>
     public int? GuestAgentPort { get; init; }
 
+    /// <summary>
+    /// The unix socket QEMU's gdb stub listens on (profile <c>gdb</c>, <c>QEMUTESTKIT_GDB</c>); null when the stub is off.
+    /// A launcher that runs QEMU elsewhere relays it like <see cref="ConsolePath"/>, so <c>target remote</c> works from the host.
+    /// </summary>
+    public string? GdbPath { get; init; }
+
     /// <summary>Descriptors QEMU must inherit (<see cref="QemuMachine.AddFd"/>); only a local launcher can honour them.</summary>
     public IReadOnlyList<int> InheritedFileDescriptors { get; init; } = [];
 

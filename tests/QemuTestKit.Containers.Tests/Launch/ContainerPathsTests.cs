@@ -15,6 +15,27 @@ public sealed class ContainerPathsTests
         Assert.Equal(["/srv/x", "/tmp/a"], folders);
     }
 
+    [Fact]
+    public void The_streams_transport_relays_every_socket_QEMU_serves_from_the_spec_the_console_the_agent_and_the_gdb_stub()
+    {
+        var spec = new QemuLaunchSpec
+        {
+            Wrapper = [],
+            Binary = "qemu-system-x86_64",
+            Arguments = [],
+            LogPath = "/m/qemu.log",
+            SocketDirectory = "/m",
+            SharedDirectories = ["/m"],
+            MonitorPath = "/m/qmp.sock",
+            ConsolePath = "/m/console.sock",
+            GuestAgentPath = "/m/qga.sock",
+            GdbPath = "/m/gdb.sock",
+        };
+
+        Assert.Equal(["/m/console.sock", "/m/qga.sock", "/m/gdb.sock"], StreamsContainer.ServedPaths(spec));
+        Assert.Equal(["/m/console.sock"], StreamsContainer.ServedPaths(spec with { GuestAgentPath = null, GdbPath = null }));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task The_folder_of_a_socket_outside_the_machine_folders_is_shared()
     {

@@ -26,6 +26,7 @@ public sealed partial class GdbStubTests : IDisposable
         try
         {
             string socket = Assert.IsType<string>(machine.GdbSocketPath);
+            Assert.Equal(socket, machine.LaunchSpec!.GdbPath); // data for launchers that relay it, not argv to re-parse
             Assert.Contains("-S", machine.CommandLine);
             Assert.Contains("chardev:gdb0", machine.CommandLine);
             Assert.False(boot.IsCompleted, "the boot waits for the debugger");
