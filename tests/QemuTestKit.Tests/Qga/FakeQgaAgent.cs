@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Qga;
 using QemuTestKit.Tests.Qmp;
 
@@ -70,29 +70,10 @@ internal sealed class FakeQgaAgent : IAsyncDisposable
     /// <summary>The next message the client sent; 0xFF bytes before it set <see cref="LastHadMarker"/>.</summary>
     public async Task<JsonElement> ReceiveAsync()
     {
-        PipeReader reader = _toAgent.Reader;
-        while (true)
-        {
-            ReadResult result = await reader.ReadAsync(TestContext.Current.CancellationToken);
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            SequencePosition? newline = buffer.PositionOf((byte)'\n');
-            if (newline is { } position)
-            {
-                byte[] line = buffer.Slice(0, position).ToArray();
-                reader.AdvanceTo(buffer.GetPosition(1, position));
-                int markers = line.TakeWhile(b => b == Marker).Count();
-                LastHadMarker = markers > 0;
-                return JsonSerializer.Deserialize<JsonElement>(line.AsSpan(markers));
-            }
-
-            if (result.IsCompleted)
-            {
-                reader.AdvanceTo(buffer.End);
-                throw new EndOfStreamException("The client closed its side of the channel.");
-            }
-
-            reader.AdvanceTo(buffer.Start, buffer.End);
-        }
+        byte[] line = await PipeLines.ReadLineAsync(_toAgent.Reader);
+        int markers = line.TakeWhile(b => b == Marker).Count();
+        LastHadMarker = markers > 0;
+        return JsonSerializer.Deserialize<JsonElement>(line.AsSpan(markers));
     }
 
     /// <summary>

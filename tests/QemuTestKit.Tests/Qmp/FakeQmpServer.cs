@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using QemuTestKit.Tests.Infrastructure;
 using QemuTestKit.Qmp;
 
 namespace QemuTestKit.Tests.Qmp;
@@ -71,31 +71,13 @@ internal sealed class FakeQmpServer : IAsyncDisposable
     /// <summary>The next message the client sent (bytes that are only whitespace, like the SCM_RIGHTS space, are skipped).</summary>
     public async Task<JsonElement> ReceiveAsync()
     {
-        PipeReader reader = _toServer.Reader;
         while (true)
         {
-            ReadResult result = await reader.ReadAsync(TestContext.Current.CancellationToken);
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            SequencePosition? newline = buffer.PositionOf((byte)'\n');
-            if (newline is { } position)
+            byte[] line = await PipeLines.ReadLineAsync(_toServer.Reader);
+            if (!line.All(b => b == ' '))
             {
-                byte[] line = buffer.Slice(0, position).ToArray();
-                reader.AdvanceTo(buffer.GetPosition(1, position));
-                if (line.All(b => b == ' '))
-                {
-                    continue;
-                }
-
                 return JsonSerializer.Deserialize<JsonElement>(line);
             }
-
-            if (result.IsCompleted)
-            {
-                reader.AdvanceTo(buffer.End);
-                throw new EndOfStreamException("The client closed its side of the connection.");
-            }
-
-            reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 
