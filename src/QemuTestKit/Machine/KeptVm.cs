@@ -25,7 +25,7 @@ public sealed record KeptVm(
     DateTime KeptAtUtc)
 {
     /// <summary>Whether the kept QEMU still runs (the pid is alive and has the recorded start time).</summary>
-    public bool IsRunning => ProcessStat.Read(Pid) is { IsDead: false } stat && stat.StartTime == StartTime;
+    public bool IsRunning => ProcessStat.IsAlive(Pid, StartTime);
 
     /// <summary>A shell command that stops it and removes its folder: <c>kill &lt;pid&gt;; rm -rf '&lt;dir&gt;'</c>.</summary>
     public string StopCommand => $"kill {Pid}; rm -rf {Quote(Directory)}";

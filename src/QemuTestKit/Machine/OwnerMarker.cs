@@ -98,8 +98,6 @@ internal static class OwnerMarker
             return null;
         }
 
-        ProcessStat? owner = ProcessStat.Read(pid);
-        bool alive = owner is { IsDead: false } stat && stat.StartTime == start;
-        return alive ? null : pid;
+        return ProcessStat.IsAlive(pid, start) ? null : pid;
     }
 }

@@ -28,6 +28,12 @@ internal readonly record struct ProcessStat(int Pid, char State, ulong StartTime
         _ => $"in state {State}",
     };
 
+    /// <summary>
+    /// Whether the process <paramref name="pid"/> that started at <paramref name="startTime"/> still runs: not gone, not a
+    /// zombie, and not another process that reused the pid (its start time differs).
+    /// </summary>
+    public static bool IsAlive(int pid, ulong startTime) => Read(pid) is { IsDead: false } stat && stat.StartTime == startTime;
+
     /// <summary>Reads the process's stat line; <see langword="null"/> when there is no such process (or /proc is not there).</summary>
     public static ProcessStat? Read(int pid)
     {
