@@ -17,7 +17,7 @@ internal static class ConsoleFlood
 {
     private const long FloodBytes = 50L * 1024 * 1024;
     private const int MarkEvery = 256 * 1024;
-    private const int Rounds = 3;
+    private const int DefaultRounds = 3;
     private const string EndMarker = "FLOOD-END\n";
 
     private static readonly System.Text.RegularExpressions.Regex s_mark = new(@"MARK-\d+\n", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
@@ -34,14 +34,20 @@ internal static class ConsoleFlood
         var oursWithWaits = new List<double>();
         var oursCpu = new List<double>();
         var rawCpu = new List<double>();
-        for (int round = 0; round < Rounds; round++)
+        int rounds = int.TryParse(Environment.GetEnvironmentVariable("QTK_FLOOD_ROUNDS"), CultureInfo.InvariantCulture, out int r) && r > 0 ? r : DefaultRounds;
+        if (Environment.GetEnvironmentVariable("QTK_FLOOD_ONLY") is { Length: > 0 } only)
+        {
+            await ProfileAsync(only, rounds, cancellationToken);
+            return;
+        }
+
+        for (int round = 0; round < rounds; round++)
         {
             // Interleaved: the console with only the end wait pending, the raw reader, the console with a wait for every marker.
             using (var sampler = new MemorySampler())
             {
-                TimeSpan cpu = CpuTime();
-                (double mbps, long kept) = await OursAsync(null, cancellationToken);
-                oursCpu.Add((CpuTime() - cpu).TotalMilliseconds / (FloodBytes / 1e6));
+                (double mbps, double cpuPerMb, long kept) = await OursAsync(null, cancellationToken);
+                oursCpu.Add(cpuPerMb);
                 ours.Add(mbps);
                 keptHeap = Math.Max(keptHeap, kept);
                 peakHeap = Math.Max(peakHeap, sampler.PeakHeap);
@@ -50,15 +56,15 @@ internal static class ConsoleFlood
 
             using (var sampler = new MemorySampler())
             {
-                TimeSpan cpu = CpuTime();
-                raw.Add(await RawAsync(cancellationToken));
-                rawCpu.Add((CpuTime() - cpu).TotalMilliseconds / (FloodBytes / 1e6));
+                (double mbps, double cpuPerMb) = await RawAsync(cancellationToken);
+                raw.Add(mbps);
+                rawCpu.Add(cpuPerMb);
                 rawPeakRss = Math.Max(rawPeakRss, sampler.PeakRss);
             }
 
             using (var sampler = new MemorySampler())
             {
-                (double mbps, long kept) = await OursAsync(latencies, cancellationToken);
+                (double mbps, _, long kept) = await OursAsync(latencies, cancellationToken);
                 oursWithWaits.Add(mbps);
                 keptHeap = Math.Max(keptHeap, kept);
                 peakHeap = Math.Max(peakHeap, sampler.PeakHeap);
@@ -93,6 +99,25 @@ internal static class ConsoleFlood
     }
 
     /// <summary>
+    /// For a profiler (<c>QTK_FLOOD_ONLY=ours|raw|waits</c>, <c>QTK_FLOOD_ROUNDS=n</c>): runs one variant only, n times, and
+    /// prints its MB/s; no report.
+    /// </summary>
+    private static async Task ProfileAsync(string only, int rounds, CancellationToken cancellationToken)
+    {
+        for (int round = 0; round < rounds; round++)
+        {
+            double mbps = only switch
+            {
+                "ours" => (await OursAsync(null, cancellationToken)).MegabytesPerSecond,
+                "waits" => (await OursAsync([], cancellationToken)).MegabytesPerSecond,
+                "raw" => (await RawAsync(cancellationToken)).MegabytesPerSecond,
+                _ => throw new ArgumentException($"QTK_FLOOD_ONLY is '{only}': say ours, raw or waits."),
+            };
+            Console.Error.WriteLine($"console flood {only} round {round + 1}: {mbps:0} MB/s");
+        }
+    }
+
+    /// <summary>
     /// Waits for one marker after another while the flood runs; each wait is registered before its marker arrives (a marker
     /// already received when its wait began would measure this loop, not the console, and is skipped).
     /// </summary>
@@ -117,36 +142,47 @@ internal static class ConsoleFlood
         }
     }
 
-    private static async Task<(double MegabytesPerSecond, long KeptHeap)> OursAsync(List<double>? latencies, CancellationToken cancellationToken)
+    /// <summary>
+    /// The console reading the flood. Only the variant that measures wait latency wraps the socket's stream in a
+    /// <see cref="StampingStream"/> (it needs each read's arrival time); the plain variant reads the socket's stream as the raw
+    /// reader does, so the throughput and CPU ratios compare the console with the raw loop, not with the stamping.
+    /// CPU time is taken from the flood's start to the end marker's arrival, like the raw reader's: the full GC that
+    /// measures the kept heap comes after.
+    /// </summary>
+    private static async Task<(double MegabytesPerSecond, double CpuMsPerMb, long KeptHeap)> OursAsync(List<double>? latencies, CancellationToken cancellationToken)
     {
         (Socket guest, Socket host) = await PairAsync(cancellationToken);
         using (guest)
         {
-            var stamped = new StampingStream(new NetworkStream(host, ownsSocket: true));
-            await using QemuConsole console = QemuConsole.Create(stamped);
+            var network = new NetworkStream(host, ownsSocket: true);
+            StampingStream? stamped = latencies is null ? null : new StampingStream(network);
+            await using QemuConsole console = QemuConsole.Create(stamped ?? (Stream)network);
             console.FailurePatterns = [new System.Text.RegularExpressions.Regex("Kernel panic")];
             Task<ConsoleMatch> end = console.WaitForAsync(EndMarker, null, TimeSpan.FromMinutes(5), cancellationToken);
             using var flooding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task waits = latencies is null ? Task.CompletedTask : Task.Run(() => MeasureWaitsAsync(console, stamped, latencies, flooding.Token), cancellationToken);
+            Task waits = stamped is null ? Task.CompletedTask : Task.Run(() => MeasureWaitsAsync(console, stamped, latencies!, flooding.Token), cancellationToken);
+            TimeSpan cpu = CpuTime();
             long t0 = Stopwatch.GetTimestamp();
             await ProduceAsync(guest, cancellationToken);
             await end;
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            double cpuPerMb = (CpuTime() - cpu).TotalMilliseconds / (FloodBytes / 1e6);
             await flooding.CancelAsync();
             await waits;
             long kept = GC.GetTotalMemory(forceFullCollection: true);
             GC.KeepAlive(console);
-            return (FloodBytes / 1e6 / seconds, kept);
+            return (FloodBytes / 1e6 / seconds, cpuPerMb, kept);
         }
     }
 
     /// <summary>The reference: a plain loop that receives into one buffer and looks for the end marker, nothing else.</summary>
-    private static async Task<double> RawAsync(CancellationToken cancellationToken)
+    private static async Task<(double MegabytesPerSecond, double CpuMsPerMb)> RawAsync(CancellationToken cancellationToken)
     {
         (Socket guest, Socket host) = await PairAsync(cancellationToken);
         using (guest)
         using (host)
         {
+            TimeSpan cpu = CpuTime();
             long t0 = Stopwatch.GetTimestamp();
             Task produce = ProduceAsync(guest, cancellationToken);
             byte[] buffer = new byte[64 * 1024];
@@ -172,8 +208,9 @@ internal static class ConsoleFlood
             }
 
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            double cpuPerMb = (CpuTime() - cpu).TotalMilliseconds / (FloodBytes / 1e6);
             await produce;
-            return FloodBytes / 1e6 / seconds;
+            return (FloodBytes / 1e6 / seconds, cpuPerMb);
         }
     }
 
