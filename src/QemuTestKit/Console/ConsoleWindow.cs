@@ -6,10 +6,11 @@ namespace QemuTestKit;
 /// under its lock.
 /// </summary>
 /// <remarks>
-/// A ring that stores every character twice, at its position modulo <see cref="MaxLength"/> and <see cref="MaxLength"/>
-/// further on, so any run of up to <see cref="MaxLength"/> kept characters is one contiguous span (what the regular
-/// expressions need) and old text is dropped by being overwritten, never moved. The second copy is written right after
-/// the first, from memory the read loop has just decoded into; a buffer that shifted its kept text down instead copied
+/// A ring of <see cref="MaxLength"/> characters (each at its position modulo <see cref="MaxLength"/>), followed by room for
+/// a second copy of its first slots, so any run of up to <see cref="MaxLength"/> kept characters is one contiguous span
+/// (what the regular expressions need) and old text is dropped by being overwritten, never moved. The second copy is made
+/// only when a slice that runs past the ring's end asks for it, and each slot at most once per lap: a flood that nobody
+/// scans costs the decode into the ring and nothing more. A buffer that shifted its kept text down instead copied
 /// <see cref="MaxLength"/> characters of cold memory every <see cref="MaxLength"/> characters received (measured: the
 /// largest cost of a console flood after the socket itself).
 /// </remarks>
@@ -18,6 +19,9 @@ internal sealed class ConsoleWindow
     private readonly char[] _buffer;
     private long _end;
     private int _reserved;
+
+    // The second copy is current for the ring's slots [0, _mirrored): _buffer[MaxLength + i] == _buffer[i] for i below it.
+    private int _mirrored;
 
     /// <summary>Creates a window that keeps the last <paramref name="maxLength"/> characters.</summary>
     public ConsoleWindow(int maxLength)
@@ -48,8 +52,8 @@ internal sealed class ConsoleWindow
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         _reserved = count;
 
-        // Index(_end) + count <= 2 * MaxLength - 1: the room always fits; the part past MaxLength is the second copy of the
-        // ring's first slots, which Commit mirrors back.
+        // Index(_end) + count <= 2 * MaxLength - 1: the room always fits; a part past MaxLength is written where the second
+        // copy of the ring's first slots lives, and Commit copies it down into the ring.
         return _buffer.AsSpan(Index(_end), count);
     }
 
@@ -60,9 +64,15 @@ internal sealed class ConsoleWindow
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _reserved);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         int at = Index(_end);
-        int first = Math.Min(count, MaxLength - at);
-        _buffer.AsSpan(at, first).CopyTo(_buffer.AsSpan(at + MaxLength));
-        _buffer.AsSpan(MaxLength, count - first).CopyTo(_buffer);
+        int wrapped = count - Math.Min(count, MaxLength - at);
+        _mirrored = Math.Min(_mirrored, at);
+        if (wrapped > 0)
+        {
+            // A new lap: what was written past the ring is its first slots' text, and already their second copy.
+            _buffer.AsSpan(MaxLength, wrapped).CopyTo(_buffer);
+            _mirrored = wrapped;
+        }
+
         _end += count;
         _reserved = 0;
     }
@@ -75,7 +85,23 @@ internal sealed class ConsoleWindow
     {
         long start = Math.Max(from, Start);
         long end = Math.Min(to, _end);
-        return start >= end ? [] : _buffer.AsSpan(Index(start), (int)(end - start));
+        if (start >= end)
+        {
+            return [];
+        }
+
+        int at = Index(start);
+        int length = (int)(end - start);
+
+        // A slice past the ring's end reads the second copy of the first slots (this lap's newest text): bring it up to date.
+        int past = at + length - MaxLength;
+        if (past > _mirrored)
+        {
+            _buffer.AsSpan(_mirrored, past - _mirrored).CopyTo(_buffer.AsSpan(MaxLength + _mirrored));
+            _mirrored = past;
+        }
+
+        return _buffer.AsSpan(at, length);
     }
 
     private int Index(long position) => (int)(position % MaxLength);
