@@ -4,10 +4,10 @@ using System.Text;
 namespace QemuTestKit;
 
 /// <summary>
-/// Decides, for each read, whether the pending waits need to look at it at all, when everything they look for is literal
-/// text (the patterns of <see cref="QemuConsole.WaitForAsync(string, IEnumerable{string}?, TimeSpan?, CancellationToken)"/>
-/// and failure patterns such as <c>Kernel panic</c>): a read that completes none of those texts cannot complete or fail any
-/// wait. Up to <see cref="MaxByteSearches"/> distinct texts are searched in the received bytes, before they are decoded, each
+/// Decides, for each read, whether the pending waits' literal texts need to be looked for in it (the patterns of
+/// <see cref="QemuConsole.WaitForAsync(string, IEnumerable{string}?, TimeSpan?, CancellationToken)"/> and failure patterns
+/// such as <c>Kernel panic</c>): a read that completes none of those texts cannot complete or fail a wait through them. The
+/// patterns that are not literal are not its business: the console runs those on every read. Up to <see cref="MaxByteSearches"/> distinct texts are searched in the received bytes, before they are decoded, each
 /// with one vectorised pass; more are searched together in the decoded text with one multi-string pass. Either way each new
 /// byte is examined a bounded number of times whatever the number of waits and failure patterns, and the regular
 /// expressions run only on a read that holds one of the texts.
@@ -30,6 +30,7 @@ internal sealed class ConsoleLiteralFilter
     private int _carryLength;
     private byte[][]? _byteTexts;
     private SearchValues<string>? _charTexts;
+    private bool _matchAll;
     private int _longestChars;
 
     /// <summary>Whether the waits changed since the last <see cref="Rebuild"/>.</summary>
@@ -41,19 +42,29 @@ internal sealed class ConsoleLiteralFilter
     /// <summary>The set of pending waits changed: <see cref="Rebuild"/> before the next use.</summary>
     public void Invalidate() => Stale = true;
 
-    /// <summary>Rebuilds the searches from the waits' texts; a null in <paramref name="literals"/> means "not literal": no filtering.</summary>
+    /// <summary>
+    /// Rebuilds the searches from the waits' texts. A null in <paramref name="literals"/> (a pattern that is not literal) is
+    /// left out; a text the filter cannot search exactly (too long, or with U+FFFD or surrogates) makes every read a possible match.
+    /// </summary>
     public void Rebuild(IEnumerable<string?> literals)
     {
         Stale = false;
         _byteTexts = null;
         _charTexts = null;
+        _matchAll = false;
         _longestChars = 0;
         var texts = new HashSet<string>(StringComparer.Ordinal);
         foreach (string? literal in literals)
         {
-            if (literal is null || literal.Length == 0 || Encoding.UTF8.GetByteCount(literal) > MaxTextBytes
+            if (literal is null)
+            {
+                continue;
+            }
+
+            if (literal.Length == 0 || Encoding.UTF8.GetByteCount(literal) > MaxTextBytes
                 || literal.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0 || literal.Contains('\uFFFD', StringComparison.Ordinal))
             {
+                _matchAll = true;
                 return;
             }
 
@@ -78,13 +89,19 @@ internal sealed class ConsoleLiteralFilter
 
     /// <summary>
     /// Whether <paramref name="read"/> (with the end of the previous read) may complete one of the texts; true when the texts
-    /// are searched in the decoded text instead (<see cref="MayMatch(ReadOnlySpan{char})"/>) or some wait is not literal.
+    /// are searched in the decoded text instead (<see cref="MayMatch(ReadOnlySpan{char})"/>) or one cannot be searched
+    /// exactly, false when there are none.
     /// </summary>
     public bool MayMatch(ReadOnlySpan<byte> read)
     {
-        if (_byteTexts is null)
+        if (_matchAll)
         {
             return true;
+        }
+
+        if (_byteTexts is null)
+        {
+            return _charTexts is not null;
         }
 
         // A text that ends in this read either lies in it whole or starts in the carried bytes: search the read, and the
@@ -104,8 +121,11 @@ internal sealed class ConsoleLiteralFilter
         return false;
     }
 
-    /// <summary>Whether <paramref name="recent"/> (new text, preceded by <see cref="LookBack"/> characters where kept) holds one of the texts; true unless the combined search applies.</summary>
-    public bool MayMatch(ReadOnlySpan<char> recent) => _charTexts is null || recent.IndexOfAny(_charTexts) >= 0;
+    /// <summary>
+    /// Whether <paramref name="recent"/> (new text, preceded by <see cref="LookBack"/> characters where kept) holds one of the
+    /// texts; true unless the combined search applies (then the byte search, which comes first, has already decided).
+    /// </summary>
+    public bool MayMatch(ReadOnlySpan<char> recent) => _matchAll || _charTexts is null || recent.IndexOfAny(_charTexts) >= 0;
 
     /// <summary>Keeps the last bytes of the stream, for a text split across this read and the next. Called for every read.</summary>
     public void Remember(ReadOnlySpan<byte> read)

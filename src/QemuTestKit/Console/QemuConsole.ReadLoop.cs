@@ -63,15 +63,17 @@ public sealed partial class QemuConsole
     }
 
     /// <summary>
-    /// Decodes <paramref name="bytes"/> straight into the window and lets the pending waits look at the new text, unless the
-    /// literal filter shows that nothing they look for is in it. One lock for the whole read: a wait that registers in
-    /// between sees either none of it (and then the filter includes it) or all of it in its first look.
+    /// Decodes <paramref name="bytes"/> straight into the window and lets the pending waits look at the new text: the
+    /// patterns that are not literal always, the literal ones only if the literal filter finds one of their texts in it.
+    /// One lock for the whole read: a wait that registers in between sees either none of it (and then the filter includes
+    /// it) or all of it in its first look.
     /// </summary>
     private void Receive(Decoder decoder, ReadOnlySpan<byte> bytes)
     {
         lock (_gate)
         {
-            bool scan = _waiters.Count > 0 && LiteralsMayMatchUnlocked(bytes);
+            bool literalHit = _waiters.Count > 0 && LiteralsMayMatchUnlocked(bytes);
+            bool scan = literalHit || (_waiters.Count > 0 && _nonLiteralPending);
             _literals.Remember(bytes);
 
             // A read can decode to more than a small window holds: hand it over in window-sized pieces so every character
@@ -85,7 +87,7 @@ public sealed partial class QemuConsole
                 bytes = bytes[bytesUsed..];
                 if (scan)
                 {
-                    ScanUnlocked(previousEnd);
+                    ScanUnlocked(previousEnd, literalHit);
                 }
             }
         }

@@ -8,8 +8,15 @@ public sealed partial class QemuConsole
     private readonly List<Waiter> _waiters = [];
     private readonly ConsoleLiteralFilter _literals = new();
 
-    /// <summary>How many times the waits' regular expressions ran over received text (for tests of the literal filter).</summary>
+    /// <summary>How many reads the waits' regular expressions ran over (for tests of the literal filter).</summary>
     internal long PatternScans { get; private set; }
+
+    /// <summary>How many times a wait's pattern or a failure pattern ran over a read (for tests of the literal filter).</summary>
+    internal long PatternRuns { get; private set; }
+
+    // Whether a pending wait has a pattern or failure pattern that is not literal (those run on every read); set with the
+    // literal filter's rebuild.
+    private bool _nonLiteralPending;
 
     // Reused by every scan (under the lock): where each distinct failure pattern's shared scan starts, and what it found.
     private readonly Dictionary<Regex, long> _failureScanFrom = new(ReferenceEqualityComparer.Instance);
@@ -110,6 +117,7 @@ public sealed partial class QemuConsole
         if (_literals.Stale)
         {
             _literals.Rebuild(_waiters.SelectMany(w => w.Literals));
+            _nonLiteralPending = _waiters.Exists(w => Array.IndexOf(w.Literals, null) >= 0);
         }
 
         return _literals.MayMatch(bytes);
@@ -118,12 +126,18 @@ public sealed partial class QemuConsole
     /// <summary>
     /// Lets every pending wait look at the text appended after <paramref name="previousEnd"/>; call under the lock. Each
     /// wait's pattern scans the new text plus <see cref="MatchLookBack"/>; each distinct failure pattern scans it once for
-    /// all waits. When every text awaited is literal, the read loop calls this only for a read that holds one of them
-    /// (<see cref="ConsoleLiteralFilter"/>).
+    /// all waits. A literal pattern or failure pattern runs only when <paramref name="literalHit"/> (the literal filter found
+    /// one of the awaited texts in the read, <see cref="ConsoleLiteralFilter"/>); the others run on every read.
     /// </summary>
-    private void ScanUnlocked(long previousEnd)
+    private void ScanUnlocked(long previousEnd, bool literalHit)
     {
-        if (_waiters.Count == 0 || !_literals.MayMatch(_window.From(previousEnd - _literals.LookBack)))
+        if (_waiters.Count == 0)
+        {
+            return;
+        }
+
+        literalHit = literalHit && _literals.MayMatch(_window.From(previousEnd - _literals.LookBack));
+        if (!literalHit && !_nonLiteralPending)
         {
             return;
         }
@@ -136,8 +150,15 @@ public sealed partial class QemuConsole
         foreach (Waiter waiter in _waiters)
         {
             long from = Math.Max(waiter.From, regionStart);
-            foreach (Regex failure in waiter.Failures)
+            for (int i = 0; i < waiter.Failures.Length; i++)
             {
+                // A literal failure whose text is not in the read cannot match in it: no run, no hit.
+                Regex failure = waiter.Failures[i];
+                if (!literalHit && waiter.Literals[i + 1] is not null)
+                {
+                    continue;
+                }
+
                 if (!_failureScanFrom.TryGetValue(failure, out long earliest) || from < earliest)
                 {
                     _failureScanFrom[failure] = from;
@@ -147,13 +168,17 @@ public sealed partial class QemuConsole
 
         foreach ((Regex failure, long from) in _failureScanFrom)
         {
+            PatternRuns++;
             _failureHits[failure] = FirstMatchUnlocked(failure, _window.Start, from).Index;
         }
 
         for (int i = _waiters.Count - 1; i >= 0; i--)
         {
             // Completion runs continuations asynchronously, so user code never runs under this lock.
-            if (TryCompleteUnlocked(_waiters[i], Math.Max(_waiters[i].From, regionStart), _failureHits))
+            Waiter waiter = _waiters[i];
+            bool scanPattern = literalHit || waiter.Literals[0] is null;
+            PatternRuns += scanPattern ? 1 : 0;
+            if (TryCompleteUnlocked(waiter, Math.Max(waiter.From, regionStart), _failureHits, scanPattern))
             {
                 _waiters.RemoveAt(i);
                 _literals.Invalidate();
@@ -164,9 +189,10 @@ public sealed partial class QemuConsole
     /// <summary>
     /// Completes <paramref name="waiter"/> if its pattern matches at or after <paramref name="searchFrom"/>, or fails it if a
     /// failure pattern matches first; call under the lock. <paramref name="sharedFailureHits"/> holds this read's shared
-    /// failure scans (null: scan each failure pattern from the wait's start).
+    /// failure scans (null: scan each failure pattern from the wait's start); <paramref name="scanPattern"/> false means the
+    /// literal filter showed the pattern's text is not in the read.
     /// </summary>
-    private bool TryCompleteUnlocked(Waiter waiter, long searchFrom, Dictionary<Regex, long>? sharedFailureHits)
+    private bool TryCompleteUnlocked(Waiter waiter, long searchFrom, Dictionary<Regex, long>? sharedFailureHits, bool scanPattern = true)
     {
         long failedAt = -1;
         Regex? failure = null;
@@ -186,7 +212,12 @@ public sealed partial class QemuConsole
             }
         }
 
-        (long found, int length) = FirstMatchUnlocked(waiter.Pattern, waiter.From, searchFrom);
+        if (failure is null && !scanPattern)
+        {
+            return false;
+        }
+
+        (long found, int length) = scanPattern ? FirstMatchUnlocked(waiter.Pattern, waiter.From, searchFrom) : (-1, 0);
         if (failure is not null && (found < 0 || failedAt <= found))
         {
             waiter.Fail(new QemuConsoleException(

@@ -153,6 +153,38 @@ public sealed class ConsoleLiteralFilterTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Beside_a_regular_expression_wait_literal_waits_and_failures_run_only_on_reads_that_hold_their_text()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var stream = new ChunkedStream();
+        await using QemuConsole console = QemuConsole.Create(stream);
+        console.FailurePatterns = [new Regex("Kernel panic", RegexOptions.CultureInvariant)];
+        Task<ConsoleMatch> end = console.WaitForAsync("FLOOD-END", ["Oops"], s_wait, ct);
+        var mark = new Regex(@"MARK-(\d+)\n");
+        Task<ConsoleMatch> first = console.WaitForAsync(mark, timeout: s_wait, cancellationToken: ct);
+        byte[] filler = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("y flood line of a chatty guest 0123456789\n", 100)));
+        const int reads = 50;
+
+        for (int i = 0; i < reads; i++)
+        {
+            stream.Send(filler);
+        }
+
+        stream.Send(Encoding.ASCII.GetBytes("MARK-7\n"));
+        Assert.Equal("7", (await first).Match.Groups[1].Value);
+
+        // Only the marker's expression ran over each read: not the end wait's, nor "Kernel panic" or "Oops".
+        Assert.Equal(reads + 1, console.PatternRuns);
+
+        // A literal failure split across reads still fails every wait while a regular expression wait is pending.
+        Task<ConsoleMatch> second = console.WaitForAsync(mark, timeout: s_wait, cancellationToken: ct);
+        stream.Send(Encoding.ASCII.GetBytes("[    1.0] Kernel pa"));
+        stream.Send(Encoding.ASCII.GetBytes("nic - not syncing\n"));
+        Assert.Contains("Kernel panic", (await Assert.ThrowsAsync<QemuConsoleException>(() => end)).Message, StringComparison.Ordinal);
+        Assert.Contains("Kernel panic", (await Assert.ThrowsAsync<QemuConsoleException>(() => second)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_regular_expression_wait_beside_literal_ones_still_sees_every_read()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
