@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace QemuTestKit;
@@ -92,6 +93,8 @@ internal sealed class ConsoleLiteralFilter
     /// are searched in the decoded text instead (<see cref="MayMatch(ReadOnlySpan{char})"/>) or one cannot be searched
     /// exactly, false when there are none.
     /// </summary>
+    // Optimized from the first call (see QemuConsole.Receive for why).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool MayMatch(ReadOnlySpan<byte> read)
     {
         if (_matchAll)
@@ -128,6 +131,7 @@ internal sealed class ConsoleLiteralFilter
     public bool MayMatch(ReadOnlySpan<char> recent) => _matchAll || _charTexts is null || recent.IndexOfAny(_charTexts) >= 0;
 
     /// <summary>Keeps the last bytes of the stream, for a text split across this read and the next. Called for every read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Remember(ReadOnlySpan<byte> read)
     {
         if (read.Length >= _carry.Length)
