@@ -8,9 +8,10 @@ namespace QemuTestKit;
 /// Decides, for each read, whether the pending waits' literal texts need to be looked for in it (the patterns of
 /// <see cref="QemuConsole.WaitForAsync(string, IEnumerable{string}?, TimeSpan?, CancellationToken)"/> and failure patterns
 /// such as <c>Kernel panic</c>): a read that completes none of those texts cannot complete or fail a wait through them. The
-/// patterns that are not literal are not its business: the console runs those on every read. Up to <see cref="MaxByteSearches"/> distinct texts are searched in the received bytes, before they are decoded, each
-/// with one vectorised pass; more are searched together in the decoded text with one multi-string pass. Either way each new
-/// byte is examined a bounded number of times whatever the number of waits and failure patterns, and the regular
+/// patterns that are not literal are not its business: the console runs those on every read. Up to
+/// <see cref="MaxByteSearches"/> distinct texts are searched in the received bytes, before they are decoded, each with one
+/// vectorised pass; more are searched together in the decoded text with one multi-string pass. Either way each new byte is
+/// examined a bounded number of times whatever the number of waits and failure patterns, and the literal patterns' regular
 /// expressions run only on a read that holds one of the texts.
 /// </summary>
 /// <remarks>
@@ -23,7 +24,7 @@ internal sealed class ConsoleLiteralFilter
     /// <summary>How many distinct texts are searched one by one in the bytes; beyond that, one combined search in the text.</summary>
     public const int MaxByteSearches = 4;
 
-    /// <summary>The longest text (in UTF-8 bytes) the filter handles; a longer one turns filtering off while it is awaited.</summary>
+    /// <summary>The longest text (in UTF-8 bytes) the filter handles; a longer one makes every read a possible match while it is awaited.</summary>
     public const int MaxTextBytes = 256;
 
     private readonly byte[] _joint = new byte[2 * (MaxTextBytes - 1)];
