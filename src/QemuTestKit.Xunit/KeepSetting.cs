@@ -55,8 +55,12 @@ internal static class KeepSetting
 
             foreach (KeptVm vm in KeptVms.List())
             {
+                // Asked before the removal: a folder whose QEMU is gone (or whose pid another process took) is only removed.
+                bool running = vm.IsRunning;
                 await KeptVms.RemoveAsync(vm, cancellationToken).ConfigureAwait(false);
-                progress($"removed the VM {vm.Description} kept at {vm.KeptAtUtc:u} (pid {vm.Pid}, {vm.Directory}) ({EnvironmentVariable}=clean)");
+                progress(running
+                    ? $"stopped the VM {vm.Description} kept at {vm.KeptAtUtc:u} (QEMU pid {vm.Pid}) and removed {vm.Directory} ({EnvironmentVariable}=clean)"
+                    : $"removed {vm.Directory}, the folder of the VM {vm.Description} kept at {vm.KeptAtUtc:u}, whose QEMU (pid {vm.Pid}) had already exited ({EnvironmentVariable}=clean)");
             }
 
             s_cleaned = true;
