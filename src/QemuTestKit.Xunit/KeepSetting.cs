@@ -43,6 +43,17 @@ internal static class KeepSetting
             + "always, never, or clean (remove the VMs earlier runs kept)."),
     };
 
+    /// <summary>
+    /// Why a VM of <paramref name="profile"/> (<c>"runner": "container"</c>) is not kept under <paramref name="keep"/>,
+    /// and what works instead.
+    /// </summary>
+    internal static string RefusedInContainer(VmKeep keep, string profile) =>
+        $"{EnvironmentVariable}={keep.ToString().ToLowerInvariant()}: this VM is not kept, because it runs in a container "
+        + $"(profile '{profile}' has \"runner\": \"container\"). The kit keeps only VMs it runs as local processes: a container "
+        + "VM's container is removed with the class (a streams container also ends with the test process), so it is shut down "
+        + "like any other VM. To look at a failed VM, run the class with a profile that has \"runner\": \"local\" (QEMU "
+        + "installed on this host); that VM is kept.";
+
     private static async Task CleanOnceAsync(Action<string> progress, CancellationToken cancellationToken)
     {
         await s_cleanGate.WaitAsync(cancellationToken).ConfigureAwait(false);
