@@ -4,8 +4,9 @@ namespace QemuTestKit.Guest;
 
 /// <summary>
 /// File copies through the QEMU guest agent (<c>guest-file-*</c> in 1 MiB base64 blocks over virtio-serial): no shell
-/// and no terminal in the way, and far faster than the serial console. Checked like the console's copies: the guest's
-/// <c>sha256sum</c> (run through <c>guest-exec</c>) against the host's, and the file takes its name only once it matched.
+/// and no terminal in the way, and far faster than the serial console. Checked like every copy (<see cref="CheckedFileCopy"/>):
+/// the guest's <c>sha256sum</c>, run through <c>guest-exec</c>, against the host's, and the file takes its name only once
+/// it matched.
 /// </summary>
 /// <remarks>The client is read from the machine on every call, so a reconnected agent (after a restore) is the one used.</remarks>
 internal sealed class AgentFileChannel(Func<QgaClient> agent) : IGuestFileChannel

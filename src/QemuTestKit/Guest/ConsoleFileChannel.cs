@@ -10,8 +10,8 @@ namespace QemuTestKit.Guest;
 /// <remarks>
 /// Into the guest the bytes go raw (<c>stty raw -echo</c>, then <c>head -c</c>): every byte value passes a raw terminal
 /// unchanged, and raw is about twice as fast as base64 on the emulated UART's slow receive side. Out of the guest they
-/// come as base64 (<c>dd | base64</c>), because the guest's output is text to the console. A piece is written to
-/// <c>&lt;file&gt;.qtk-part</c> and the file takes its name only once the whole checksum matched.
+/// come as base64 (<c>dd | base64</c>), because the guest's output is text to the console. The part file, the whole
+/// file's checksum and the rename are <see cref="CheckedFileCopy"/>'s, with framed console commands as its shell steps.
 /// </remarks>
 internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions options) : IGuestFileChannel
 {
