@@ -29,6 +29,9 @@ namespace QemuTestKit.Containers;
 /// ends by itself within about a second when this process dies (the attach stream ends, the supervisor kills QEMU,
 /// and the engine removes the container); the first launch on an engine removes the containers of dead test
 /// processes of this host and every expired kit container.</para>
+/// <para>A container VM is never detached to outlive its test process (<see cref="QemuLaunchSpec.Detachable"/> is not
+/// honoured; <c>QemuMachine.DetachAsync</c> refuses such a machine): its lifetime is its container's, which the rules
+/// above end. The xunit fixture therefore does not keep container VMs under <c>QEMUTESTKIT_KEEP</c>, and says so.</para>
 /// </remarks>
 public sealed partial class ContainerQemuLauncher : IQemuLauncher
 {

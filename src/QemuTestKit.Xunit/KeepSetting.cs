@@ -43,6 +43,17 @@ internal static class KeepSetting
             + "always, never, or clean (remove the VMs earlier runs kept)."),
     };
 
+    /// <summary>
+    /// Why a VM of <paramref name="profile"/> (<c>"runner": "container"</c>) is not kept under <paramref name="keep"/>,
+    /// and what works instead.
+    /// </summary>
+    internal static string RefusedInContainer(VmKeep keep, string profile) =>
+        $"{EnvironmentVariable}={keep.ToString().ToLowerInvariant()}: this VM is not kept, because it runs in a container "
+        + $"(profile '{profile}' has \"runner\": \"container\"). The kit keeps only VMs it runs as local processes: a container "
+        + "VM's container is removed with the class (a streams container also ends with the test process), so it is shut down "
+        + "like any other VM. To look at a failed VM, run the class with a profile that has \"runner\": \"local\" (QEMU "
+        + "installed on this host); that VM is kept.";
+
     private static async Task CleanOnceAsync(Action<string> progress, CancellationToken cancellationToken)
     {
         await s_cleanGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -55,8 +66,12 @@ internal static class KeepSetting
 
             foreach (KeptVm vm in KeptVms.List())
             {
+                // Asked before the removal: a folder whose QEMU is gone (or whose pid another process took) is only removed.
+                bool running = vm.IsRunning;
                 await KeptVms.RemoveAsync(vm, cancellationToken).ConfigureAwait(false);
-                progress($"removed the VM {vm.Description} kept at {vm.KeptAtUtc:u} (pid {vm.Pid}, {vm.Directory}) ({EnvironmentVariable}=clean)");
+                progress(running
+                    ? $"stopped the VM {vm.Description} kept at {vm.KeptAtUtc:u} (QEMU pid {vm.Pid}) and removed {vm.Directory} ({EnvironmentVariable}=clean)"
+                    : $"removed {vm.Directory}, the folder of the VM {vm.Description} kept at {vm.KeptAtUtc:u}, whose QEMU (pid {vm.Pid}) had already exited ({EnvironmentVariable}=clean)");
             }
 
             s_cleaned = true;

@@ -9,14 +9,20 @@ public sealed partial class QemuVm
 {
     private VmKeep _keep;
     private string? _keptDirectory;
+    private string? _keepRefused;
     private bool _anyTestFailed;
 
-    /// <summary>Decides the keep setting before a boot (an invalid value fails the boot, with the values to use).</summary>
-    private async Task PrepareKeepAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Decides the keep setting before a boot (an invalid value fails the boot, with the values to use). A VM in a
+    /// container is never kept: the setting is refused with the reason, and the VM is started like any other (not
+    /// detachable, no kept folder), so nothing is half kept.
+    /// </summary>
+    private async Task PrepareKeepAsync(QemuLaunchPlan plan, CancellationToken cancellationToken)
     {
         _anyTestFailed = false;
         _keep = await KeepSetting.ResolveAsync(_testAssembly!, Progress, cancellationToken).ConfigureAwait(false);
-        _keptDirectory = _keep == VmKeep.Never ? null : KeptVms.CreateDirectory(VmArtifacts.MachineName);
+        _keepRefused = _keep != VmKeep.Never && plan.Runner == QemuRunner.Container ? KeepSetting.RefusedInContainer(_keep, plan.Profile.Name) : null;
+        _keptDirectory = _keep == VmKeep.Never || _keepRefused is not null ? null : KeptVms.CreateDirectory(VmArtifacts.MachineName);
     }
 
     /// <summary>
@@ -29,7 +35,11 @@ public sealed partial class QemuVm
     /// <summary>After the boot: says in the boot log that (and how) the VM would be kept.</summary>
     private void AnnounceKeep()
     {
-        if (Preview() is { } preview)
+        if (_keepRefused is not null)
+        {
+            Progress(_keepRefused);
+        }
+        else if (Preview() is { } preview)
         {
             Progress(_keep == VmKeep.Always
                 ? $"{KeepSetting.EnvironmentVariable}=always: this VM stays running after the class; {preview.Instructions()}"
@@ -37,11 +47,15 @@ public sealed partial class QemuVm
         }
     }
 
-    /// <summary>A failed test: the VM will be kept, and the test's output says how to reach it.</summary>
+    /// <summary>A failed test: the VM will be kept, and the test's output says how to reach it (or why it is not kept).</summary>
     private void NoteFailureForKeep()
     {
         _anyTestFailed = true;
-        if (_keep != VmKeep.Never && Preview() is { } preview)
+        if (_keepRefused is not null)
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"QemuTestKit: {_keepRefused} Its console log, QEMU's log and the QMP transcript are in {ArtifactsDirectory}.");
+        }
+        else if (_keep != VmKeep.Never && Preview() is { } preview)
         {
             TestContext.Current.TestOutputHelper?.WriteLine(
                 $"QemuTestKit: this VM will be kept running after the class ({KeepSetting.EnvironmentVariable}={_keep.ToString().ToLowerInvariant()}); {preview.Instructions()}");

@@ -128,10 +128,10 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
         }
 
         _lease = await VmLimiter.AcquireAsync(testAssembly, cancellationToken).ConfigureAwait(false);
-        await PrepareKeepAsync(cancellationToken).ConfigureAwait(false);
 
         // Decided once: the boot line says what QEMU really runs, and the boot runs exactly this plan.
         QemuLaunchPlan plan = QemuLaunchPlan.Resolve(profile);
+        await PrepareKeepAsync(plan, cancellationToken).ConfigureAwait(false);
         Accelerator = plan.Accelerator.ToString().ToLowerInvariant();
         Progress($"booting '{profile.Name}' for {_className} ({VmBootLog.Describe(profile)}, {Accelerator.ToUpperInvariant()}; VM {VmLimiter.Running} of at most {VmLimiter.Limit})");
 

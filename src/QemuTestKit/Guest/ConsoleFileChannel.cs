@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
@@ -11,8 +10,8 @@ namespace QemuTestKit.Guest;
 /// <remarks>
 /// Into the guest the bytes go raw (<c>stty raw -echo</c>, then <c>head -c</c>): every byte value passes a raw terminal
 /// unchanged, and raw is about twice as fast as base64 on the emulated UART's slow receive side. Out of the guest they
-/// come as base64 (<c>dd | base64</c>), because the guest's output is text to the console. A piece is written to
-/// <c>&lt;file&gt;.qtk-part</c> and the file takes its name only once the whole checksum matched.
+/// come as base64 (<c>dd | base64</c>), because the guest's output is text to the console. The part file, the whole
+/// file's checksum and the rename are <see cref="CheckedFileCopy"/>'s, with framed console commands as its shell steps.
 /// </remarks>
 internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions options) : IGuestFileChannel
 {
@@ -23,22 +22,36 @@ internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions o
 
     public string Name => "console";
 
-    public async Task CopyToGuestAsync(string hostPath, string guestPath, CancellationToken cancellationToken)
+    public Task CopyToGuestAsync(string hostPath, string guestPath, CancellationToken cancellationToken)
     {
         string what = $"CopyToGuestAsync('{hostPath}' → guest '{guestPath}')";
-        string part = GuestShell.Quote(guestPath + ".qtk-part");
-        using var source = new FileStream(hostPath, FileMode.Open, FileAccess.Read, FileShare.Read, BlockSize, useAsync: true);
-        long size = source.Length;
-        await RunAsync(what, $": > {part}", "creating the file in the guest (does its folder exist?)", 0, cancellationToken).ConfigureAwait(false);
+        return Copy(what).ToGuestAsync(hostPath, guestPath, (source, size, part, ct) => SendAsync(what, source, size, GuestShell.Quote(part), ct), cancellationToken);
+    }
 
-        using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    public Task CopyFromGuestAsync(string guestPath, string hostPath, CancellationToken cancellationToken)
+    {
+        string what = $"CopyFromGuestAsync(guest '{guestPath}' → '{hostPath}')";
+        string file = GuestShell.Quote(guestPath);
+        return Copy(what).FromGuestAsync(
+            guestPath,
+            hostPath,
+            (size, target, ct) => ReceiveAsync(what, file, size, target, ct),
+            async (hostCopy, size, ct) => $"the first changed piece starts at byte offset {await FirstChangedPieceAsync(what, file, hostCopy, size, ct).ConfigureAwait(false)}",
+            cancellationToken);
+    }
+
+    private CheckedFileCopy Copy(string what) => new(what, (step, command, offset, ct) => RunAsync(what, command, step, offset, ct), Evidence);
+
+    /// <summary>Creates the part file and sends the file piece by piece, each piece checked on arrival.</summary>
+    private async Task SendAsync(string what, Stream source, long size, string part, CancellationToken cancellationToken)
+    {
+        await RunAsync(what, $": > {part}", "creating the file in the guest (does its folder exist?)", 0, cancellationToken).ConfigureAwait(false);
         byte[] buffer = new byte[ChunkSize];
         long offset = 0;
         while (offset < size)
         {
             int length = await source.ReadAtLeastAsync(buffer, (int)Math.Min(ChunkSize, size - offset), throwOnEndOfStream: true, cancellationToken).ConfigureAwait(false);
             ReadOnlyMemory<byte> piece = buffer.AsMemory(0, length);
-            whole.AppendData(piece.Span);
             string guestHash = await SendPieceAsync(what, part, piece, offset, cancellationToken).ConfigureAwait(false);
             string hostHash = Convert.ToHexStringLower(SHA256.HashData(piece.Span));
             if (guestHash != hostHash)
@@ -48,71 +61,32 @@ internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions o
 
             offset += length;
         }
-
-        string expected = Convert.ToHexStringLower(whole.GetHashAndReset());
-        string arrived = FirstWord(await RunAsync(what, $"sha256sum {part}", "checking the file", size, cancellationToken).ConfigureAwait(false));
-        if (arrived != expected)
-        {
-            throw Failed(what, $"the file arrived with SHA-256 {arrived}, sent {expected} ({size} bytes)");
-        }
-
-        await RunAsync(what, $"mv -f {part} {GuestShell.Quote(guestPath)}", "renaming the checked file", size, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task CopyFromGuestAsync(string guestPath, string hostPath, CancellationToken cancellationToken)
+    /// <summary>Reads the file piece by piece as base64 and writes the bytes to <paramref name="target"/>.</summary>
+    private async Task ReceiveAsync(string what, string file, long size, Stream target, CancellationToken cancellationToken)
     {
-        string what = $"CopyFromGuestAsync(guest '{guestPath}' → '{hostPath}')";
-        string file = GuestShell.Quote(guestPath);
-        string[] facts = (await RunAsync(what, $"wc -c < {file} && sha256sum < {file}", "reading the file's size and checksum (does it exist?)", 0, cancellationToken).ConfigureAwait(false))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (facts.Length != 2 || !long.TryParse(facts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long size))
+        for (long offset = 0; offset < size; offset += ChunkSize)
         {
-            throw Failed(what, $"the guest's size and checksum could not be read: '{string.Join(" / ", facts)}'");
-        }
-
-        string expected = FirstWord(facts[1]);
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(hostPath));
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        string temporary = hostPath + ".qtk-part";
-        using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using (var target = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, BlockSize, useAsync: true))
-        {
-            for (long offset = 0; offset < size; offset += ChunkSize)
+            int length = (int)Math.Min(ChunkSize, size - offset);
+            string text = await RunAsync(what, $"dd if={file} bs={BlockSize} skip={offset / BlockSize} count={ChunkSize / BlockSize} 2>/dev/null | base64", "reading", offset, cancellationToken).ConfigureAwait(false);
+            byte[] piece;
+            try
             {
-                int length = (int)Math.Min(ChunkSize, size - offset);
-                string text = await RunAsync(what, $"dd if={file} bs={BlockSize} skip={offset / BlockSize} count={ChunkSize / BlockSize} 2>/dev/null | base64", "reading", offset, cancellationToken).ConfigureAwait(false);
-                byte[] piece;
-                try
-                {
-                    piece = Convert.FromBase64String(text);
-                }
-                catch (FormatException ex)
-                {
-                    throw new QemuGuestException($"{what} failed at byte offset {offset}: the console garbled the piece's base64 ({ex.Message}).\nConsole tail:\n{console.Tail()}", ex);
-                }
-
-                if (piece.Length != length)
-                {
-                    throw Failed(what, $"the piece at byte offset {offset} came with {piece.Length} bytes, expected {length} (did the file change during the copy?)");
-                }
-
-                whole.AppendData(piece);
-                await target.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
+                piece = Convert.FromBase64String(text);
             }
-        }
+            catch (FormatException ex)
+            {
+                throw CheckedFileCopy.Failure(what, $"at byte offset {offset} the console garbled the piece's base64 ({ex.Message})", Evidence(), ex);
+            }
 
-        string arrived = Convert.ToHexStringLower(whole.GetHashAndReset());
-        if (arrived != expected)
-        {
-            long bad = await FirstChangedPieceAsync(what, file, temporary, size, cancellationToken).ConfigureAwait(false);
-            throw Failed(what, $"the file arrived with SHA-256 {arrived}, the guest has {expected} ({size} bytes); the first changed piece starts at byte offset {bad}");
-        }
+            if (piece.Length != length)
+            {
+                throw Failed(what, $"the piece at byte offset {offset} came with {piece.Length} bytes, expected {length} (did the file change during the copy?)");
+            }
 
-        File.Move(temporary, hostPath, overwrite: true);
+            await target.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Sends one piece raw and returns the SHA-256 the guest computed of what it received.</summary>
@@ -122,7 +96,7 @@ internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions o
 
         // The quotes split the marker in the echoed command line; only the guest's echo prints it whole, and only after
         // the terminal is raw, so no byte sent after it is echoed or edited by the line discipline.
-        string command = $"qtk_s=$(stty -g); stty raw -echo; echo \"__QTKR\"\"{id}\"; head -c {piece.Length} | tee -a {part} | sha256sum; stty \"$qtk_s\"";
+        string command = $"qtk_s=$(stty -g); stty raw -echo; echo \"__QTKR\"\"{id}\"; head -c {piece.Length} | tee -a {part} | {CheckedFileCopy.HashTool}; stty \"$qtk_s\"";
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.CopyChunkTimeout);
         Task<ConsoleExecResult> exec = console.ExecAsync(command, options.CopyChunkTimeout, cancellationToken);
@@ -135,7 +109,7 @@ internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions o
             ConsoleExecResult result = await exec.ConfigureAwait(false);
 
             // The output starts with the ready marker; the checksum is the last line.
-            return FirstWord(result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+            return CheckedFileCopy.HashIn(result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -161,7 +135,7 @@ internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions o
         for (long offset = 0; offset < size; offset += ChunkSize)
         {
             int length = await copy.ReadAtLeastAsync(buffer, (int)Math.Min(ChunkSize, size - offset), throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            string guest = FirstWord(await RunAsync(what, $"dd if={file} bs={BlockSize} skip={offset / BlockSize} count={ChunkSize / BlockSize} 2>/dev/null | sha256sum", "checking a piece", offset, cancellationToken).ConfigureAwait(false));
+            string guest = CheckedFileCopy.HashIn(await RunAsync(what, $"dd if={file} bs={BlockSize} skip={offset / BlockSize} count={ChunkSize / BlockSize} 2>/dev/null | {CheckedFileCopy.HashTool}", "checking a piece", offset, cancellationToken).ConfigureAwait(false));
             if (guest != Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length))))
             {
                 return offset;
@@ -189,9 +163,9 @@ internal sealed class ConsoleFileChannel(QemuConsole console, QemuGuestOptions o
             : throw Failed(what, $"{step} at byte offset {offset} failed: '{command}' exited with status {result.ExitCode}: {result.Output}");
     }
 
-    private QemuGuestException Failed(string what, string problem) => new($"{what} failed: {problem}.\nConsole tail:\n{console.Tail()}");
+    private QemuGuestException Failed(string what, string problem) => CheckedFileCopy.Failure(what, problem, Evidence());
 
-    private static string FirstWord(string text) => text.Trim().Split(' ', 2)[0];
+    private string Evidence() => "\nConsole tail:\n" + console.Tail();
 
     private static async Task TryAsync(Func<Task> action)
     {

@@ -88,8 +88,14 @@ public sealed class ScenarioProject : IAsyncLifetime
         evidence["memory"] = "128M";
         evidence["onFailure"] = new JsonArray("dump-guest-memory", "info registers", "info mtree");
 
+        // The tiny guest in a container (the image start-dockerd.sh builds), for the keep setting's container case.
+        JsonObject container = Guest(kernel, "console=ttyS0 quiet panic=-1 no_timer_check");
+        container["prompt"] = "qtk# ";
+        container["runner"] = "container";
+
         var profiles = new JsonObject
         {
+            ["tiny-container"] = container,
             ["tiny-evidence"] = evidence,
             ["tiny-display"] = display,
             ["missing-kernel"] = missingKernel,
