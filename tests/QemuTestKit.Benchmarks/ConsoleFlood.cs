@@ -9,8 +9,9 @@ namespace QemuTestKit.Benchmarks;
 /// <summary>
 /// The flood half of suite <c>console</c>: 50 MB of guest-like lines through loopback TCP, read by a <see cref="QemuConsole"/>
 /// with a wait pending for the end marker and a console-wide failure pattern, by a raw socket loop that only looks for the
-/// end marker, and by the console again while a loop waits for a marker printed every 256 KB; interleaved, 5 rounds after
-/// one uncounted warm-up round of each (<c>QTK_FLOOD_ROUNDS</c> sets the number).
+/// end marker, and by the console again while a loop waits for a marker printed every 256 KB; interleaved, 25 rounds after
+/// one uncounted warm-up round of each (<c>QTK_FLOOD_ROUNDS</c> sets the number). A flood lasts ~25 ms, so one round swings
+/// with the neighbours' load (0.44–1.6× in 5-round runs); 25 rounds narrow the median (0.73, 0.74, 0.89 in three 25-round runs at load 4.5).
 /// Reports MB/s of each (and the ratios to raw), the console's peak managed heap and RSS during the flood, the heap kept
 /// after a full GC, and each marker wait's latency from the socket read that delivered the marker to the wait returning.
 /// </summary>
@@ -18,7 +19,7 @@ internal static class ConsoleFlood
 {
     private const long FloodBytes = 50L * 1024 * 1024;
     private const int MarkEvery = 256 * 1024;
-    private const int DefaultRounds = 5;
+    private const int DefaultRounds = 25;
     private const string EndMarker = "FLOOD-END\n";
 
     private static readonly System.Text.RegularExpressions.Regex s_mark = new(@"MARK-\d+\n", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
