@@ -22,6 +22,9 @@ public sealed record WarmStartResult(QemuMachine Machine, WarmStartMode Mode, Ti
     /// <summary>Why warm start was not used: off for the profile (a plain reason), or a restore that failed (a warning).</summary>
     public string? Detail { get; init; }
 
+    /// <summary>For a restore, where its time went (QEMU started, QMP ready, state loaded, console answered); null otherwise.</summary>
+    internal RestoreTimeline? Timeline { get; init; }
+
     /// <summary>Set when something went wrong and the kit fell back to a cold boot (for example a corrupt saved state); null otherwise.</summary>
     public string? Warning { get; init; }
 }
