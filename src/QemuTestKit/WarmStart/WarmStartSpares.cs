@@ -84,6 +84,18 @@ internal static class WarmStartSpares
         return null;
     }
 
+    /// <summary>The spare of <paramref name="stateDirectory"/> once launched, left in place; null when there is none or it failed to start (for tests).</summary>
+    internal static async Task<QemuMachine?> PeekAsync(string stateDirectory)
+    {
+        Spare? spare;
+        lock (s_gate)
+        {
+            spare = s_spares.GetValueOrDefault(stateDirectory);
+        }
+
+        return spare is null ? null : await spare.Launching.ConfigureAwait(false);
+    }
+
     /// <summary>Kills every spare (by its PID) and removes its folders; spares started afterwards are kept until the next call.</summary>
     public static async Task DisposeAllAsync()
     {
