@@ -251,12 +251,14 @@ internal sealed class WarmStartLauncher(
     /// <summary>With <see cref="WarmStartOptions.PrestartNext"/>, starts the next QEMU of this state now, to wait for the next restore.</summary>
     private void StartSpare(WarmStartState state, WarmStartKey key, string buildId)
     {
-        if (!options.PrestartNext)
+        ProfileBoot spareBoot = boot.ForSpare();
+
+        // Not for a machine whose sockets go to a folder its caller owns (a kept VM's): a spare's would land there too.
+        if (!options.PrestartNext || spareBoot.MachineSettings is { Detachable: true } or { SockDir: not null })
         {
             return;
         }
 
-        ProfileBoot spareBoot = boot.ForSpare();
         WarmStartSpares.Start(state.Directory, buildId, boot.Plan, spareBoot.MachineSettings, async () =>
         {
             // Not the caller's token: the spare outlives this boot (WarmStartSpares kills it at the latest when the process exits).
@@ -294,6 +296,12 @@ internal sealed class WarmStartLauncher(
         }
         catch (Exception ex) when (ex is IOException or QemuLaunchException)
         {
+            if (ex is IOException)
+            {
+                // The log folder is on another file system than the machine's temp folder: no spare of this state can be taken.
+                WarmStartSpares.Refuse(state.Directory);
+            }
+
             Step($"the prestarted QEMU of '{profile.Name}' could not be handed over ({ex.Message}); starting a new one");
             await ProfileBoot.StopQuietlyAsync(spare).ConfigureAwait(false);
             return null;

@@ -19,6 +19,9 @@ internal static class WarmStartSpares
     private static readonly TimeSpan s_exitCleanup = TimeSpan.FromSeconds(20);
     private static readonly Lock s_gate = new();
     private static readonly Dictionary<string, Spare> s_spares = new(StringComparer.Ordinal);
+
+    // States whose spare could not be handed over (the taker's log folder is on another file system): the next would fail too.
+    private static readonly HashSet<string> s_refused = new(StringComparer.Ordinal);
     private static int s_hooked;
 
     /// <summary>The spares not taken yet (tests check the bound and the cleanup).</summary>
@@ -46,7 +49,7 @@ internal static class WarmStartSpares
 
         lock (s_gate)
         {
-            if (!s_spares.ContainsKey(stateDirectory))
+            if (!s_spares.ContainsKey(stateDirectory) && !s_refused.Contains(stateDirectory))
             {
                 s_spares[stateDirectory] = new Spare(buildId, plan.Binary, [.. plan.Arguments], settings, LaunchQuietlyAsync(launch));
             }
@@ -82,6 +85,15 @@ internal static class WarmStartSpares
 
         await ProfileBoot.StopQuietlyAsync(machine).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>Starts no more spares for <paramref name="stateDirectory"/> in this process (its callers cannot take one).</summary>
+    public static void Refuse(string stateDirectory)
+    {
+        lock (s_gate)
+        {
+            s_refused.Add(stateDirectory);
+        }
     }
 
     /// <summary>The spare of <paramref name="stateDirectory"/> once launched, left in place; null when there is none or it failed to start (for tests).</summary>

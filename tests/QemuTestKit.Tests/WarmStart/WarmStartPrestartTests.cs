@@ -99,7 +99,8 @@ public sealed class WarmStartPrestartTests : IDisposable
             Assert.True(File.Exists(Path.Combine(otherFileSystem, elsewhere.Machine.Name + ".log")));
             Assert.Equal("elsewhere", await elsewhere.Machine.Console.RunAsync("echo elsewhere", cancellationToken: ct));
 
-            await WarmStartSpares.DisposeAllAsync();
+            // No more spares for a state whose spares cannot be handed over: each would be started and killed for nothing.
+            Assert.Equal(0, WarmStartSpares.Count);
             await _machines.ShutdownAllAsync(ct);
         }
         finally
