@@ -46,11 +46,14 @@ public sealed partial class QemuMachine
         _consoleLogPath = consoleLogPath;
         if (_consoleSet && _console is null && _process is { } process && LaunchSpec is { } spec)
         {
+            // A QEMU that exits ends the connect's retries at once, as at launch.
+            using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _ = process.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => SafeCancel(exited), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             try
             {
-                _console = await ConnectConsoleAsync(spec.ConsolePath, spec.ConsolePort ?? 0, process, cancellationToken).ConfigureAwait(false);
+                _console = await ConnectConsoleAsync(spec.ConsolePath, spec.ConsolePort ?? 0, process, exited.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is SocketException or IOException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 throw new QemuLaunchException($"The console of VM {Name} did not connect: {ex.Message}", ExitCode, _fullArgs, "", ex);
             }

@@ -222,7 +222,7 @@ internal sealed class WarmStartLauncher(
             timeline.Mark(RestoreTimeline.Answered);
             TimeSpan ready = timeline.Elapsed;
             string how = (key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed") + (timeline.Prestarted ? ", QEMU prestarted" : "");
-            Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after QEMU started");
+            Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after the restore began");
             return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory, MemoryMapped = key.Memory.Mapped, Timeline = timeline }, null, false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is QemuMachineException or QmpConnectionException
