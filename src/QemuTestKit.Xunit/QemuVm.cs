@@ -151,6 +151,9 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
                     AmbientCancellation = static () => TestContext.Current.CancellationToken,
                 }),
                 Progress = Progress,
+
+                // The next class of this profile restores the same state: its QEMU starts now and waits (killed at the run's end).
+                WarmStart = new WarmStartOptions { PrestartNext = true },
                 MachineCreated = machine => _machine = machine,
                 Launched = machine =>
                 {

@@ -35,13 +35,15 @@ internal static class RestoreReadiness
 
         var qmp = s_kinds.ToDictionary(k => k.Name, _ => new List<double>());
         var answer = s_kinds.ToDictionary(k => k.Name, _ => new List<double>());
+        var steps = s_kinds.ToDictionary(k => k.Name, _ => new List<RestoreTimeline>());
         for (int round = 0; round < Rounds; round++)
         {
             foreach ((string name, string memory, bool mapped) in s_kinds)
             {
-                (double qmpMs, double answerMs) = await RestoreAsync(tiny with { Memory = memory }, cache, mapped, cancellationToken);
+                (double qmpMs, double answerMs, RestoreTimeline timeline) = await RestoreAsync(tiny with { Memory = memory }, cache, mapped, cancellationToken);
                 qmp[name].Add(qmpMs);
                 answer[name].Add(answerMs);
+                steps[name].Add(timeline);
                 Console.Error.WriteLine($"warmstart: restore {name} round {round + 1}/{Rounds}: QMP ready {qmpMs:0} ms, console answered {answerMs:0} ms");
             }
         }
@@ -59,6 +61,7 @@ internal static class RestoreReadiness
                 ["qmp_ready_max"] = Math.Round(qmpP99, 1),
                 ["console_answer_median"] = Math.Round(answerMedian, 1),
                 ["console_answer_max"] = Math.Round(answerP99, 1),
+                ["steps_median"] = StepMedians(steps[name]),
             };
         }
 
@@ -69,8 +72,24 @@ internal static class RestoreReadiness
         report.Ratio("mapped_over_stream_ready_1G", medians["mapped_1G"] / medians["stream_1G"]);
     }
 
-    /// <summary>Restores once: milliseconds from the launch call to QMP ready and to the console answering a command.</summary>
-    private static async Task<(double QmpMs, double AnswerMs)> RestoreAsync(QemuProfile profile, string cache, bool mapped, CancellationToken cancellationToken)
+    /// <summary>
+    /// The median of each step of <paramref name="timelines"/> (milliseconds from the launch call to the step's end: QEMU
+    /// started, QMP ready, state loaded with the guest running, the proof no-op answered), in the order of the steps.
+    /// </summary>
+    public static JsonObject StepMedians(IReadOnlyList<RestoreTimeline> timelines)
+    {
+        var medians = new JsonObject();
+        foreach (string step in timelines.SelectMany(t => t.Steps).Select(s => s.Key).Distinct(StringComparer.Ordinal))
+        {
+            List<double> samples = [.. timelines.SelectMany(t => t.Steps).Where(s => s.Key == step).Select(s => s.Value)];
+            medians[step] = Math.Round(BenchmarkReport.Summarize(samples).Median, 1);
+        }
+
+        return medians;
+    }
+
+    /// <summary>Restores once: milliseconds from the launch call to QMP ready and to the console answering a command, and the restore's own steps.</summary>
+    private static async Task<(double QmpMs, double AnswerMs, RestoreTimeline Timeline)> RestoreAsync(QemuProfile profile, string cache, bool mapped, CancellationToken cancellationToken)
     {
         double qmpMs = double.NaN;
         var clock = Stopwatch.StartNew();
@@ -81,7 +100,7 @@ internal static class RestoreReadiness
             double answerMs = clock.Elapsed.TotalMilliseconds;
             RepositoryFiles.Require(result.Mode == WarmStartMode.Restored && result.MemoryMapped == mapped, "warmstart", $"expected a {(mapped ? "mapped" : "stream")} restore, got {result.Mode} (mapped: {result.MemoryMapped}): {result.Warning ?? result.Detail}");
             RepositoryFiles.Require(reply.Trim() == "answered", "warmstart", $"the console answered '{reply}'");
-            return (qmpMs, answerMs);
+            return (qmpMs, answerMs, result.Timeline!);
         }
         finally
         {

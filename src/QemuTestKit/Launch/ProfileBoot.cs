@@ -25,6 +25,33 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
         return machine;
     }
 
+    /// <summary>
+    /// This boot for a machine nobody has asked for yet (a warm-start spare): no callbacks and no log folders; the caller
+    /// that takes it gets its own through <see cref="AdoptAsync"/>.
+    /// </summary>
+    public ProfileBoot ForSpare() => new(plan, options with
+    {
+        MachineCreated = null,
+        Launched = null,
+        Progress = null,
+        ArtifactsDirectory = null,
+        Machine = (options.Machine ?? new QemuMachineOptions()) with { LogDir = null, ConsoleLogPath = null },
+    });
+
+    /// <summary>The settings a machine of this boot is created with.</summary>
+    public QemuMachineOptions MachineSettings => MachineOptions();
+
+    /// <summary>Hands a launched spare to this boot's caller: its log folder and console log, then the calls a launch makes.</summary>
+    /// <exception cref="IOException">QEMU's output file cannot move into the caller's log folder.</exception>
+    /// <exception cref="QemuLaunchException">The console did not connect.</exception>
+    public async Task AdoptAsync(QemuMachine machine, CancellationToken cancellationToken)
+    {
+        QemuMachineOptions mine = MachineOptions();
+        await machine.AdoptAsync(mine.LogDir, mine.ConsoleLogPath, cancellationToken).ConfigureAwait(false);
+        options.MachineCreated?.Invoke(machine);
+        options.Launched?.Invoke(machine);
+    }
+
     /// <summary>Launches (QMP negotiated) and reports it; the caller stops the machine if this throws.</summary>
     public async Task LaunchAsync(QemuMachine machine, CancellationToken cancellationToken)
     {

@@ -30,6 +30,9 @@ internal sealed class MachineDirectories(string name, string? baseTempDir, strin
     /// <summary>The configured log folder, else the temp folder.</summary>
     public string LogDir => logDir ?? TempDir;
 
+    /// <summary>Points <see cref="LogDir"/> at <paramref name="dir"/> (a warm-start spare taken by a caller with its own log folder).</summary>
+    public void UseLogDir(string dir) => logDir = dir;
+
     private string TempParent => baseTempDir ?? Path.GetTempPath();
 
     /// <summary>Removes what dead processes left where this machine creates folders (once per process and folder).</summary>

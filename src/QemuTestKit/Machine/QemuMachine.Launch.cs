@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using QemuTestKit.Internal;
 using QemuTestKit.Qmp;
 using QemuTestKit.Sdk;
@@ -9,6 +10,63 @@ namespace QemuTestKit;
 // Launch: sockets, the base arguments, the process, then QMP and the console (QEMUMachine's _pre_launch/launch/_post_launch).
 public sealed partial class QemuMachine
 {
+    /// <summary>When the launcher of the last launch returned QEMU's process (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; 0 before): for the split of a launch's time.</summary>
+    internal long ProcessStartedTimestamp { get; private set; }
+
+    /// <summary>
+    /// Launch without connecting the console (a warm-start spare: QEMU waits for its state, nobody reads the console
+    /// yet); <see cref="AdoptAsync"/> connects it, with the log file of the caller that takes the machine.
+    /// </summary>
+    internal bool DeferConsoleConnect { get; set; }
+
+    /// <summary>
+    /// Hands a machine launched with <see cref="DeferConsoleConnect"/> to the caller that takes it: QEMU's output file
+    /// moves into <paramref name="logDir"/> (a rename, so QEMU keeps writing to it), and the console connects with
+    /// <paramref name="consoleLogPath"/> as its log. Null keeps the folder the machine has.
+    /// </summary>
+    /// <exception cref="IOException">QEMU's output file cannot be renamed into <paramref name="logDir"/> (another file system): the caller discards the machine.</exception>
+    /// <exception cref="QemuLaunchException">The console did not connect (QEMU exited).</exception>
+    internal async Task AdoptAsync(string? logDir, string? consoleLogPath, CancellationToken cancellationToken)
+    {
+        if (logDir is not null && _qemuLogPath is not null && !string.Equals(Path.GetFullPath(logDir), Path.GetFullPath(LogDir), StringComparison.Ordinal))
+        {
+            Directory.CreateDirectory(logDir);
+            string moved = Path.Combine(logDir, Name + ".log");
+
+            // rename(2), not File.Move: across file systems File.Move copies, and QEMU would go on writing to the deleted original.
+            if (Rename(_qemuLogPath, moved) != 0)
+            {
+                throw new IOException($"Cannot move QEMU's output file {_qemuLogPath} to {moved}: {Marshal.GetLastPInvokeErrorMessage()}");
+            }
+
+            _qemuLogPath = moved;
+            _dirs.UseLogDir(logDir);
+        }
+
+        _consoleLogPath = consoleLogPath;
+        if (_consoleSet && _console is null && _process is { } process && LaunchSpec is { } spec)
+        {
+            // A QEMU that exits ends the connect's retries at once, as at launch.
+            using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _ = process.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => SafeCancel(exited), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            try
+            {
+                _console = await ConnectConsoleAsync(spec.ConsolePath, spec.ConsolePort ?? 0, process, exited.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new QemuLaunchException($"The console of VM {Name} did not connect: {ex.Message}", ExitCode, _fullArgs, "", ex);
+            }
+
+            _console.StallDiagnosis = DescribeProcessState;
+        }
+
+        DeferConsoleConnect = false;
+    }
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Rename(string oldPath, string newPath);
+
     private async Task LaunchCoreAsync(CancellationToken cancellationToken)
     {
         bool connectBack = _launcher.QemuCanConnectToHost;
@@ -88,6 +146,7 @@ public sealed partial class QemuMachine
         MachineLog.LaunchCommand(_logger, Name, CommandLineText.Format(_fullArgs));
 
         _process = await _launcher.StartAsync(spec, cancellationToken).ConfigureAwait(false);
+        ProcessStartedTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         _launched = true;
 
         using var launchDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -108,7 +167,7 @@ public sealed partial class QemuMachine
                 _qmp = await ConnectQmpAsync(monitor, connectBack, started, launchDeadline.Token).ConfigureAwait(false);
             }
 
-            if (_consoleSet)
+            if (_consoleSet && !DeferConsoleConnect)
             {
                 _console = await ConnectConsoleAsync(consoleUnixPath, consolePort, started, launchDeadline.Token).ConfigureAwait(false);
 

@@ -39,7 +39,7 @@ public sealed partial class QemuMachine : IAsyncDisposable
     private readonly Func<CancellationToken>? _ambientCancellation;
     private readonly MachineDirectories _dirs;
     private readonly QemuSocketAddress? _monitorAddress;
-    private readonly string? _consoleLogPath;
+    private string? _consoleLogPath;
     private readonly ILogger _logger;
     private readonly IQemuLauncher _launcher;
     private readonly IReadOnlyDictionary<string, string?> _environment;

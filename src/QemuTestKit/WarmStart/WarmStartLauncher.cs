@@ -81,9 +81,10 @@ internal sealed class WarmStartLauncher(
             Step($"another class or process saved the state of '{profile.Name}' while this one waited");
         }
 
-        (WarmStartResult? restored, string? failure, bool corrupt) = await TryRestoreAsync(state, key, cancellationToken).ConfigureAwait(false);
+        (WarmStartResult? restored, string? failure, bool corrupt) = await TryRestoreAsync(state, key, buildId, cancellationToken).ConfigureAwait(false);
         if (restored is not null)
         {
+            StartSpare(state, key, buildId);
             return restored;
         }
 
@@ -141,6 +142,11 @@ internal sealed class WarmStartLauncher(
                 WarmStartState.WriteMetadata(buildDirectory, key, Guid.NewGuid().ToString("N"), bytes, ramBytes, saving.Elapsed);
                 state.Publish(buildDirectory);
                 buildDirectory = null;
+                if (state.ReadBuildId() is { } published)
+                {
+                    StartSpare(state, key, published);
+                }
+
                 string memory = key.Memory.Mapped
                     ? $"device state {Megabytes(bytes)}, RAM file {Megabytes(ramBytes)} written, mapped by each restore"
                     : $"{Megabytes(bytes)}, RAM streamed: {key.Memory.StreamReason}";
@@ -179,7 +185,7 @@ internal sealed class WarmStartLauncher(
     /// Restores a machine from the saved state. On failure returns why, and whether the failure proves the state corrupt:
     /// QEMU rejected it (the migration failed, QEMU exited while loading, a command failed). A timeout does not.
     /// </summary>
-    private async Task<(WarmStartResult? Result, string? Failure, bool Corrupt)> TryRestoreAsync(WarmStartState state, WarmStartKey key, CancellationToken cancellationToken)
+    private async Task<(WarmStartResult? Result, string? Failure, bool Corrupt)> TryRestoreAsync(WarmStartState state, WarmStartKey key, string buildId, CancellationToken cancellationToken)
     {
         if (key.Memory.Mapped && !File.Exists(state.RamPath))
         {
@@ -187,23 +193,37 @@ internal sealed class WarmStartLauncher(
             return (null, $"the RAM file {state.RamPath} of the mapped state is missing", true);
         }
 
-        var started = Stopwatch.StartNew();
+        var timeline = new RestoreTimeline();
         QemuMachine? machine = null;
         try
         {
-            machine = await boot.CreateAsync(Derive(Disks.OverState, state, key.Memory), cancellationToken).ConfigureAwait(false);
-            machine.AddArgs(WarmStartMigration.IncomingArgs);
-            await boot.LaunchAsync(machine, cancellationToken).ConfigureAwait(false);
+            machine = await TakeSpareAsync(state, buildId, cancellationToken).ConfigureAwait(false);
+            timeline.Prestarted = machine is not null;
+            if (machine is null)
+            {
+                machine = await boot.CreateAsync(Derive(Disks.OverState, state, key.Memory), cancellationToken).ConfigureAwait(false);
+                machine.AddArgs(WarmStartMigration.IncomingArgs);
+                await boot.LaunchAsync(machine, cancellationToken).ConfigureAwait(false);
+            }
+
+            timeline.Mark(RestoreTimeline.QemuStarted, machine.ProcessStartedTimestamp);
+            timeline.Mark(RestoreTimeline.QmpReady);
             await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, key.Memory.Mapped, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+            timeline.Mark(RestoreTimeline.StateLoaded);
+
+            // Only after the load: QEMU takes the run state the save recorded (paused), so a "cont" sent while it still
+            // loads arms an autostart the loaded state then overrides (tried: the guest stayed paused when the load was slow).
             await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
+            timeline.Mark(RestoreTimeline.Running);
 
             QemuProfileMachine.ConfigureConsole(profile, machine.Console);
             await ProfileBoot.WaitForShellAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             await ProfileBoot.WaitForGuestAgentAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
-            TimeSpan ready = started.Elapsed;
-            string how = key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed";
-            Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after QEMU started");
-            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory, MemoryMapped = key.Memory.Mapped }, null, false);
+            timeline.Mark(RestoreTimeline.Answered);
+            TimeSpan ready = timeline.Elapsed;
+            string how = (key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed") + (timeline.Prestarted ? ", QEMU prestarted" : "");
+            Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after the restore began");
+            return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory, MemoryMapped = key.Memory.Mapped, Timeline = timeline }, null, false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is QemuMachineException or QmpConnectionException
             or QmpCommandException or QemuConsoleException or TimeoutException or IOException)
@@ -225,6 +245,66 @@ internal sealed class WarmStartLauncher(
             }
 
             throw;
+        }
+    }
+
+    /// <summary>With <see cref="WarmStartOptions.PrestartNext"/>, starts the next QEMU of this state now, to wait for the next restore.</summary>
+    private void StartSpare(WarmStartState state, WarmStartKey key, string buildId)
+    {
+        ProfileBoot spareBoot = boot.ForSpare();
+
+        // Not for a machine whose sockets go to a folder its caller owns (a kept VM's): a spare's would land there too.
+        if (!options.PrestartNext || spareBoot.MachineSettings is { Detachable: true } or { SockDir: not null })
+        {
+            return;
+        }
+
+        WarmStartSpares.Start(state.Directory, buildId, boot.Plan, spareBoot.MachineSettings, async () =>
+        {
+            // Not the caller's token: the spare outlives this boot (WarmStartSpares kills it at the latest when the process exits).
+            QemuMachine machine = await spareBoot.CreateAsync(Derive(Disks.OverState, state, key.Memory), CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                machine.AddArgs(WarmStartMigration.IncomingArgs);
+                machine.DeferConsoleConnect = true;
+                await spareBoot.LaunchAsync(machine, CancellationToken.None).ConfigureAwait(false);
+                return machine;
+            }
+            catch
+            {
+                await ProfileBoot.StopQuietlyAsync(machine).ConfigureAwait(false);
+                throw;
+            }
+        });
+    }
+
+    /// <summary>
+    /// The spare of this state, if one fits, handed to this boot's caller (its log folders, its callbacks); null when
+    /// there is none or it cannot be handed over (then it is killed, and the restore starts its own QEMU).
+    /// </summary>
+    private async Task<QemuMachine?> TakeSpareAsync(WarmStartState state, string buildId, CancellationToken cancellationToken)
+    {
+        if (!options.PrestartNext || await WarmStartSpares.TakeAsync(state.Directory, buildId, boot.Plan, boot.ForSpare().MachineSettings).ConfigureAwait(false) is not { } spare)
+        {
+            return null;
+        }
+
+        try
+        {
+            await boot.AdoptAsync(spare, cancellationToken).ConfigureAwait(false);
+            return spare;
+        }
+        catch (Exception ex) when (ex is IOException or QemuLaunchException)
+        {
+            if (ex is IOException)
+            {
+                // The log folder is on another file system than the machine's temp folder: no spare of this state can be taken.
+                WarmStartSpares.Refuse(state.Directory);
+            }
+
+            Step($"the prestarted QEMU of '{profile.Name}' could not be handed over ({ex.Message}); starting a new one");
+            await ProfileBoot.StopQuietlyAsync(spare).ConfigureAwait(false);
+            return null;
         }
     }
 
