@@ -46,11 +46,15 @@ public sealed class KeepInContainerScenarioTests(ScenarioProject scenarios) : ID
 
     public void Dispose() => Directory.Delete(_keptRoot, recursive: true);
 
-    /// <summary>The kit's containers on the engine (running or not), by the docker CLI and the label every one carries.</summary>
+    /// <summary>
+    /// The kit's containers on the engine (running or not) whose owner process has ended, by the docker CLI and the labels
+    /// every one carries. Other test assemblies run beside this one on the same engine (CI runs them in parallel); their
+    /// containers belong to live test hosts, while the scenario's test host has exited when this is asked.
+    /// </summary>
     private static async Task<HashSet<string>> KitContainersAsync(CancellationToken cancellationToken)
     {
         var psi = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in (string[])["ps", "-aq", "--no-trunc", "--filter", "label=qemutestkit"])
+        foreach (string argument in (string[])["ps", "-a", "--no-trunc", "--filter", "label=qemutestkit", "--format", "{{.ID}} {{.Label \"qemutestkit.owner\"}}"])
         {
             psi.ArgumentList.Add(argument);
         }
@@ -62,6 +66,16 @@ public sealed class KeepInContainerScenarioTests(ScenarioProject scenarios) : ID
         Assert.True(
             docker.ExitCode == 0,
             $"docker ps failed ({docker.ExitCode}): {await error}; run `source build/docker/start-dockerd.sh` from the repository root first (it starts the loopback-only engine and builds the QEMU image).");
-        return [.. (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        return [.. (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(' ', 2))
+            .Where(fields => !OwnerIsAlive(fields.Length > 1 ? fields[1] : ""))
+            .Select(fields => fields[0])];
+    }
+
+    /// <summary>Whether the owner label (<c>&lt;host id&gt;/&lt;pid&gt;/&lt;start ticks&gt;</c>) names a process still running on this host.</summary>
+    private static bool OwnerIsAlive(string owner)
+    {
+        string[] parts = owner.Split('/');
+        return parts.Length == 3 && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out int pid) && Directory.Exists($"/proc/{pid}");
     }
 }
