@@ -165,8 +165,9 @@ internal sealed class ConsoleLiteralFilter
     }
 
     /// <summary>
-    /// Where the byte of <paramref name="text"/> least likely in console output is (the first such): upper-case letters and
-    /// rarer punctuation before digits, lower-case letters, and spaces and line ends, so that the anchor search stops seldom.
+    /// Where the byte of <paramref name="text"/> least likely in console output is (the first such): rarer punctuation and
+    /// upper-case letters before digits, the punctuation of every kernel log line and path, lower-case letters, and spaces and
+    /// line ends, so that the anchor search stops seldom.
     /// </summary>
     private static int AnchorIndex(byte[] text)
     {
@@ -186,7 +187,8 @@ internal sealed class ConsoleLiteralFilter
     {
         (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' => 5,
         >= (byte)'a' and <= (byte)'z' => 4,
-        >= (byte)'0' and <= (byte)'9' or (byte)'.' or (byte)',' or (byte)':' or (byte)'/' or (byte)'=' => 3,
+        >= (byte)'0' and <= (byte)'9' or (byte)'.' or (byte)',' or (byte)':' or (byte)'/' or (byte)'=' or (byte)'-' or (byte)'_'
+            or (byte)'[' or (byte)']' or (byte)'(' or (byte)')' => 3,
         >= 0x80 => 2,
         >= (byte)'A' and <= (byte)'Z' => 1,
         _ => 0,
