@@ -9,8 +9,9 @@ namespace QemuTestKit;
 /// <see cref="QemuConsole.WaitForAsync(string, IEnumerable{string}?, TimeSpan?, CancellationToken)"/> and failure patterns
 /// such as <c>Kernel panic</c>): a read that completes none of those texts cannot complete or fail a wait through them. The
 /// patterns that are not literal are not its business: the console runs those on every read. Up to
-/// <see cref="MaxByteSearches"/> distinct texts are searched in the received bytes, before they are decoded, each with one
-/// vectorised pass; more are searched together in the decoded text with one multi-string pass. Either way each new byte is
+/// <see cref="MaxByteSearches"/> distinct texts are searched in the received bytes, before they are decoded, all in one
+/// vectorised pass for one anchor byte of each (its rarest in console output), every place found checked against the whole
+/// text; more are searched together in the decoded text with one multi-string pass. Either way each new byte is
 /// examined a bounded number of times whatever the number of waits and failure patterns, and the literal patterns' regular
 /// expressions run only on a read that holds one of the texts.
 /// </summary>
@@ -21,7 +22,7 @@ namespace QemuTestKit;
 /// </remarks>
 internal sealed class ConsoleLiteralFilter
 {
-    /// <summary>How many distinct texts are searched one by one in the bytes; beyond that, one combined search in the text.</summary>
+    /// <summary>How many distinct texts are searched in the bytes (one anchor byte each); beyond that, one combined search in the text.</summary>
     public const int MaxByteSearches = 4;
 
     /// <summary>The longest text (in UTF-8 bytes) the filter handles; a longer one makes every read a possible match while it is awaited.</summary>
@@ -31,6 +32,12 @@ internal sealed class ConsoleLiteralFilter
     private readonly byte[] _carry = new byte[MaxTextBytes - 1];
     private int _carryLength;
     private byte[][]? _byteTexts;
+
+    // One anchor byte per byte-searched text (its rarest byte in console output) and where it sits in the text: one
+    // vectorised pass over a read finds every place any of the texts could be, and each place is checked whole.
+    private SearchValues<byte>? _anchors;
+    private byte[] _anchorOf = [];
+    private int[] _anchorAt = [];
     private SearchValues<string>? _charTexts;
     private bool _matchAll;
     private int _longestChars;
@@ -52,6 +59,7 @@ internal sealed class ConsoleLiteralFilter
     {
         Stale = false;
         _byteTexts = null;
+        _anchors = null;
         _charTexts = null;
         _matchAll = false;
         _longestChars = 0;
@@ -82,6 +90,9 @@ internal sealed class ConsoleLiteralFilter
         if (texts.Count <= MaxByteSearches)
         {
             _byteTexts = [.. texts.Select(Encoding.UTF8.GetBytes)];
+            _anchorAt = [.. _byteTexts.Select(AnchorIndex)];
+            _anchorOf = [.. _byteTexts.Select((text, i) => text[_anchorAt[i]])];
+            _anchors = SearchValues.Create(_anchorOf);
         }
         else
         {
@@ -116,14 +127,72 @@ internal sealed class ConsoleLiteralFilter
         ReadOnlySpan<byte> joint = _joint.AsSpan(0, _carryLength + head);
         foreach (byte[] text in _byteTexts)
         {
-            if (read.IndexOf(text) >= 0 || joint.IndexOf(text) >= 0)
+            if (joint.IndexOf(text) >= 0)
             {
                 return true;
             }
         }
 
-        return false;
+        return ContainsAnyText(read);
     }
+
+    /// <summary>Whether one of the byte-searched texts lies whole in <paramref name="read"/>: one pass for all of them.</summary>
+    private bool ContainsAnyText(ReadOnlySpan<byte> read)
+    {
+        byte[][] texts = _byteTexts!;
+        int from = 0;
+        while (true)
+        {
+            int found = read[from..].IndexOfAny(_anchors!);
+            if (found < 0)
+            {
+                return false;
+            }
+
+            int at = from + found;
+            for (int i = 0; i < texts.Length; i++)
+            {
+                int start = at - _anchorAt[i];
+                if (_anchorOf[i] == read[at] && start >= 0 && read.Length - start >= texts[i].Length
+                    && read.Slice(start, texts[i].Length).SequenceEqual(texts[i]))
+                {
+                    return true;
+                }
+            }
+
+            from = at + 1;
+        }
+    }
+
+    /// <summary>
+    /// Where the byte of <paramref name="text"/> least likely in console output is (the first such): rarer punctuation and
+    /// upper-case letters before digits, the punctuation of every kernel log line and path, lower-case letters, and spaces and
+    /// line ends, so that the anchor search stops seldom.
+    /// </summary>
+    private static int AnchorIndex(byte[] text)
+    {
+        int best = 0;
+        for (int i = 1; i < text.Length; i++)
+        {
+            if (Commonness(text[i]) < Commonness(text[best]))
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private static int Commonness(byte b) => b switch
+    {
+        (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' => 5,
+        >= (byte)'a' and <= (byte)'z' => 4,
+        >= (byte)'0' and <= (byte)'9' or (byte)'.' or (byte)',' or (byte)':' or (byte)'/' or (byte)'=' or (byte)'-' or (byte)'_'
+            or (byte)'[' or (byte)']' or (byte)'(' or (byte)')' => 3,
+        >= 0x80 => 2,
+        >= (byte)'A' and <= (byte)'Z' => 1,
+        _ => 0,
+    };
 
     /// <summary>
     /// Whether <paramref name="recent"/> (new text, preceded by <see cref="LookBack"/> characters where kept) holds one of the
