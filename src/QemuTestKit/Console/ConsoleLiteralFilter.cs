@@ -25,6 +25,9 @@ internal sealed class ConsoleLiteralFilter
     /// <summary>How many distinct texts are searched in the bytes (one anchor byte each); beyond that, one combined search in the text.</summary>
     public const int MaxByteSearches = 4;
 
+    /// <summary>How many anchor places one read may check before the filter searches each text in it instead.</summary>
+    public const int MaxAnchorCandidates = 64;
+
     /// <summary>The longest text (in UTF-8 bytes) the filter handles; a longer one makes every read a possible match while it is awaited.</summary>
     public const int MaxTextBytes = 256;
 
@@ -136,13 +139,32 @@ internal sealed class ConsoleLiteralFilter
         return ContainsAnyText(read);
     }
 
-    /// <summary>Whether one of the byte-searched texts lies whole in <paramref name="read"/>: one pass for all of them.</summary>
+    /// <summary>
+    /// Whether one of the byte-searched texts lies whole in <paramref name="read"/>: one pass for all of them, unless the read
+    /// is dense with anchor bytes (more than <see cref="MaxAnchorCandidates"/> places to check), where one vectorised search
+    /// per text is cheaper than checking place after place.
+    /// </summary>
     private bool ContainsAnyText(ReadOnlySpan<byte> read)
     {
         byte[][] texts = _byteTexts!;
         int from = 0;
-        while (true)
+        for (int candidates = 0; ; candidates++)
         {
+            if (candidates == MaxAnchorCandidates)
+            {
+                // Output full of capitals (or whatever the anchors are) would make the anchor pass a byte-by-byte loop; the
+                // per-text search costs the same on any text, so a read never costs much more than it did before anchors.
+                foreach (byte[] text in texts)
+                {
+                    if (read.IndexOf(text) >= 0)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
             int found = read[from..].IndexOfAny(_anchors!);
             if (found < 0)
             {

@@ -52,6 +52,24 @@ public sealed class ConsoleLiteralAnchorTests
         Assert.True(hits > 100, $"only {hits} reads held a text: the test would not show a miss");
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(5000)]
+    [InlineData(65_000)]
+    public void A_read_dense_with_anchor_bytes_is_answered_exactly(int textAt)
+    {
+        // Capitals everywhere (a text's anchor is its capital), three candidates every 21 bytes: at 0 and 1 the text is found
+        // by the anchor pass, at 5000 and 65000 only after the switch to one search per text; the answer must not change.
+        var filter = new ConsoleLiteralFilter();
+        filter.Rebuild(["Kernel panic", "FLOOD-END"]);
+        byte[] read = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("KFKernel panFLOOD-EN ", 65_536 / 21 + 1)))[..65_536];
+        Assert.False(filter.MayMatch(read), "no text is in the read yet");
+
+        "Kernel panic"u8.CopyTo(read.AsSpan(textAt));
+        Assert.True(filter.MayMatch(read), $"'Kernel panic' at {textAt} after {textAt / 21 * 3} anchor candidates was missed");
+    }
+
     [Fact]
     public void A_text_whose_anchor_repeats_inside_it_is_found_however_the_candidates_overlap()
     {
