@@ -14,7 +14,7 @@ internal sealed class RestoreTimeline
     /// <summary>QMP was negotiated and the console connected (a prestarted QEMU: handed over): QEMU is up and waits for the state.</summary>
     public const string QmpReady = "qmp_ready";
 
-    /// <summary>The state was loaded (MIGRATION completed); absent when a prestarted QEMU had loaded it before the restore began.</summary>
+    /// <summary>The state was loaded (MIGRATION completed).</summary>
     public const string StateLoaded = "state_loaded";
 
     /// <summary>QEMU answered <c>cont</c>: the guest runs.</summary>
@@ -26,10 +26,7 @@ internal sealed class RestoreTimeline
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly List<KeyValuePair<string, double>> _steps = [];
 
-    /// <summary>
-    /// Whether the restore took a prestarted QEMU that had loaded the state while it waited (then <see cref="QemuStarted"/>
-    /// lies before the launch call, negative, and there is no <see cref="StateLoaded"/> step).
-    /// </summary>
+    /// <summary>Whether the restore took a prestarted QEMU (then <see cref="QemuStarted"/> lies before the launch call: negative).</summary>
     public bool Prestarted { get; set; }
 
     /// <summary>The steps reached so far, in order: name and milliseconds from the launch call.</summary>

@@ -208,12 +208,8 @@ internal sealed class WarmStartLauncher(
 
             timeline.Mark(RestoreTimeline.QemuStarted, machine.ProcessStartedTimestamp);
             timeline.Mark(RestoreTimeline.QmpReady);
-            if (!timeline.Prestarted)
-            {
-                // A spare loaded the state while it waited (the build checked when taken): it holds the guest paused.
-                await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, key.Memory.Mapped, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
-                timeline.Mark(RestoreTimeline.StateLoaded);
-            }
+            await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, key.Memory.Mapped, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+            timeline.Mark(RestoreTimeline.StateLoaded);
 
             // Only after the load: QEMU takes the run state the save recorded (paused), so a "cont" sent while it still
             // loads arms an autostart the loaded state then overrides (tried: the guest stayed paused when the load was slow).
@@ -225,7 +221,7 @@ internal sealed class WarmStartLauncher(
             await ProfileBoot.WaitForGuestAgentAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
             timeline.Mark(RestoreTimeline.Answered);
             TimeSpan ready = timeline.Elapsed;
-            string how = (key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed") + (timeline.Prestarted ? ", QEMU prestarted with the state loaded" : "");
+            string how = (key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed") + (timeline.Prestarted ? ", QEMU prestarted" : "");
             Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after the restore began");
             return (new WarmStartResult(machine, WarmStartMode.Restored, ready) { Key = key.Hash, StateDirectory = state.Directory, MemoryMapped = key.Memory.Mapped, Timeline = timeline }, null, false);
         }
@@ -252,10 +248,7 @@ internal sealed class WarmStartLauncher(
         }
     }
 
-    /// <summary>
-    /// With <see cref="WarmStartOptions.PrestartNext"/>, starts the next QEMU of this state now and loads the state into it,
-    /// to wait for the next restore with the guest paused. A spare whose load fails is stopped here and leaves no spare.
-    /// </summary>
+    /// <summary>With <see cref="WarmStartOptions.PrestartNext"/>, starts the next QEMU of this state now, to wait for the next restore.</summary>
     private void StartSpare(WarmStartState state, WarmStartKey key, string buildId)
     {
         ProfileBoot spareBoot = boot.ForSpare();
@@ -275,11 +268,6 @@ internal sealed class WarmStartLauncher(
                 machine.AddArgs(WarmStartMigration.IncomingArgs);
                 machine.DeferConsoleConnect = true;
                 await spareBoot.LaunchAsync(machine, CancellationToken.None).ConfigureAwait(false);
-
-                // Loaded now, off any restore's path. The RAM file it maps and the state it reads are those of the build
-                // read before its QEMU started or of a later one; a later one fails the build check when taken, and a
-                // rebuild never writes into the files a spare holds (a new folder renamed into place, the old one unlinked).
-                await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, key.Memory.Mapped, options.RestoreTimeout, CancellationToken.None).ConfigureAwait(false);
                 return machine;
             }
             catch

@@ -31,11 +31,10 @@ public sealed record WarmStartOptions
     public TimeSpan RestoreTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// After a restore or a save, starts the next QEMU of the same state at once, loads the state into it and lets it wait
-    /// with the guest paused, so the next restore in this process skips QEMU's start-up (~30–45 ms of ~100 ms under TCG)
-    /// and the load, and is only continue and answer. At most one such spare per state; it costs an idle QEMU holding a
-    /// paused guest (~29 MB of private memory with a mapped state, whose RAM stays in the page cache; a streamed state's
-    /// whole RAM otherwise) until it is taken or the process exits, when it is killed. Default false; the xunit package turns it on,
+    /// After a restore or a save, starts the next QEMU of the same state at once and lets it wait (<c>-incoming defer</c>),
+    /// so the next restore in this process skips QEMU's start-up (~30–45 ms of ~100 ms under TCG) and is only load,
+    /// continue and answer. At most one such spare per state; it costs an idle QEMU (~29 MB of private memory, no guest
+    /// running) until it is taken or the process exits, when it is killed. Default false; the xunit package turns it on,
     /// since the next class of a profile restores the same state.
     /// </summary>
     public bool PrestartNext { get; init; }

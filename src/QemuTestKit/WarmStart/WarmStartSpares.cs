@@ -4,14 +4,13 @@ namespace QemuTestKit;
 /// Prestarted QEMUs for the next restore of a saved state (<see cref="WarmStartOptions.PrestartNext"/>): QEMU's own
 /// start-up (libraries, machine, firmware and kernel files, ~30–45 ms under TCG here) is a third of a restore, and
 /// nothing in it depends on the caller, so after a restore or a save the next QEMU of that state is started at once,
-/// with <c>-incoming defer</c>, loads the state (QEMU then holds the guest paused, as the save recorded it) and waits.
-/// The next restore of the same state, plan and machine settings takes it and is only continue + answer.
+/// with <c>-incoming defer</c>, and waits. The next restore of the same state, plan and machine settings takes it and is
+/// only load + continue + answer.
 /// </summary>
 /// <remarks>
-/// Bounded: at most one spare per state, in this process only. A spare whose launch or load failed is stopped by its
-/// launch and leaves nothing to take. A spare is checked when taken: same state build (a state rebuilt since is not the
-/// one its RAM file mapping and loaded device state show), same binary and arguments, same machine settings (log folders
-/// apart, which the taker gets), still running; otherwise it is killed and the restore starts its own QEMU and loads.
+/// Bounded: at most one spare per state, in this process only. A spare is checked when taken: same state build (a state
+/// rebuilt since is not the one its RAM file mapping shows), same binary and arguments, same machine settings (log
+/// folders apart, which the taker gets), still running; otherwise it is killed and the restore starts its own QEMU.
 /// Every spare is killed by its PID and its folders removed by <see cref="DisposeAllAsync"/>, which runs when the
 /// process exits; if the process dies instead, the orphan guard kills QEMU and the next run sweeps its folder.
 /// </remarks>
@@ -38,9 +37,8 @@ internal static class WarmStartSpares
     }
 
     /// <summary>
-    /// Starts <paramref name="launch"/> (QEMU started and the state loaded) in the background as the spare of
-    /// <paramref name="stateDirectory"/>, unless the state has one. A launch or load that fails leaves no spare (and no
-    /// process: <paramref name="launch"/> stops its machine).
+    /// Starts <paramref name="launch"/> in the background as the spare of <paramref name="stateDirectory"/>, unless the
+    /// state has one. A launch that fails leaves no spare (and no process: <paramref name="launch"/> stops its machine).
     /// </summary>
     public static void Start(string stateDirectory, string buildId, QemuLaunchPlan plan, QemuMachineOptions settings, Func<Task<QemuMachine>> launch)
     {
@@ -59,9 +57,8 @@ internal static class WarmStartSpares
     }
 
     /// <summary>
-    /// The spare of <paramref name="stateDirectory"/>, launched with the state loaded and the guest paused, if it fits this
-    /// restore (waits for a spare still starting or loading: it started earlier than a new QEMU would); null otherwise
-    /// (a spare that does not fit is killed).
+    /// The spare of <paramref name="stateDirectory"/>, launched and waiting for its state, if it fits this restore (waits
+    /// for a spare still starting: it started earlier than a new QEMU would); null otherwise (a spare that does not fit is killed).
     /// </summary>
     public static async Task<QemuMachine?> TakeAsync(string stateDirectory, string buildId, QemuLaunchPlan plan, QemuMachineOptions settings)
     {
@@ -99,7 +96,7 @@ internal static class WarmStartSpares
         }
     }
 
-    /// <summary>The spare of <paramref name="stateDirectory"/> once launched and loaded, left in place; null when there is none or it failed to start or load (for tests).</summary>
+    /// <summary>The spare of <paramref name="stateDirectory"/> once launched, left in place; null when there is none or it failed to start (for tests).</summary>
     internal static async Task<QemuMachine?> PeekAsync(string stateDirectory)
     {
         Spare? spare;
