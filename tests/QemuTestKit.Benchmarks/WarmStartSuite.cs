@@ -16,6 +16,9 @@ internal sealed class WarmStartSuite : IBenchmarkSuite
 {
     private const int Rounds = 20;
 
+    /// <summary>Set to 1 to measure only the cold/restore ready rounds (<c>warm_over_cold_ready</c>), not the rest of the suite.</summary>
+    private const string ReadyOnlyVariable = "QTK_BENCH_WARMSTART_READY_ONLY";
+
     public string Name => "warmstart";
 
     public async Task RunAsync(BenchmarkReport report, CancellationToken cancellationToken)
@@ -85,6 +88,12 @@ internal sealed class WarmStartSuite : IBenchmarkSuite
             report.Result("state_save_s", metadata["saveSeconds"]!.GetValue<double>());
             report.Ratio("warm_over_cold_ready", prestartedMedian / coldMedian);
             report.Ratio("warm_own_qemu_over_cold_ready", ownMedian / coldMedian);
+            if (System.Environment.GetEnvironmentVariable(ReadyOnlyVariable) == "1")
+            {
+                // For A/B runs of the restore path: the ready rounds alone, several pairs in the time of one full run.
+                return;
+            }
+
 
             await RestoreReadiness.MeasureAsync(tiny, cache, report, cancellationToken);
             await PrivateMemoryComparison.MeasureAsync(tiny, cache, report, cancellationToken);

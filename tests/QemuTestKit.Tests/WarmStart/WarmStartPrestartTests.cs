@@ -7,7 +7,8 @@ namespace QemuTestKit.Tests.WarmStart;
 
 /// <summary>
 /// <see cref="WarmStartOptions.PrestartNext"/> with real QEMU and the tiny guest: the next restore takes the QEMU started
-/// for it, with its own log files; a spare that no longer fits is killed, not used; nothing is left. Three cold boots
+/// for it, with its own log files; a spare that no longer fits is killed, not used; a rebuild does not touch the RAM
+/// file a spare maps; nothing is left. Three cold boots
 /// and four restores in all. The only tests that make spares, so the process-wide cleanup here touches nobody else's.
 /// </summary>
 public sealed class WarmStartPrestartTests : IDisposable
@@ -70,17 +71,24 @@ public sealed class WarmStartPrestartTests : IDisposable
         QemuMachine stale = Assert.IsType<QemuMachine>(await WarmStartSpares.PeekAsync(first.StateDirectory!));
         _machines.Leaks.Record(stale);
 
-        // The state is rebuilt after the spare started (as after a corrupt restore elsewhere): the spare maps the old RAM file.
+        // The state is rebuilt after the spare started (as after a corrupt restore elsewhere): the spare keeps the old RAM
+        // file mapped (privately, so a write into that file would show through the pages its guest has not written), and
+        // the rebuild writes a new file and unlinks the old one instead.
+        (long staleInode, bool staleDeleted) = MappedRam(stale);
+        Assert.False(staleDeleted);
         new WarmStartState(_cache.Path, first.Key!).Delete();
         WarmStartResult rebuilt = await _machines.WarmLaunchAsync(Tiny, Options, ct);
         Assert.Equal(WarmStartMode.Saved, rebuilt.Mode);
         Assert.Equal(1, WarmStartSpares.Count);
+        Assert.True(stale.IsRunning);
+        Assert.Equal((staleInode, true), MappedRam(stale));
 
         WarmStartResult restored = await _machines.WarmLaunchAsync(Tiny, Options, ct);
         Assert.Equal(WarmStartMode.Restored, restored.Mode);
         Assert.False(restored.Timeline!.Prestarted);
         Assert.NotSame(stale, restored.Machine);
         Assert.False(stale.IsRunning, "the spare of the old state was killed");
+        Assert.NotEqual(staleInode, MappedRam(restored.Machine).Inode);
         Assert.Equal("fresh", await restored.Machine.Console.RunAsync("echo fresh", cancellationToken: ct));
 
         // A log folder on another file system (tmpfs): QEMU's output file cannot be renamed there, so the spare is not
@@ -125,6 +133,16 @@ public sealed class WarmStartPrestartTests : IDisposable
         Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Environment = new Dictionary<string, string?> { ["A"] = "2" } }));
         Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Detachable = true }));
         Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { AmbientCancellation = () => CancellationToken.None }));
+    }
+
+    /// <summary>The inode of the saved RAM file <paramref name="machine"/> maps, and whether that file was unlinked since.</summary>
+    private (long Inode, bool Deleted) MappedRam(QemuMachine machine)
+    {
+        // /proc/<pid>/maps: address perms offset device inode path, " (deleted)" after the path of an unlinked file.
+        string line = Assert.Single(File.ReadLines($"/proc/{machine.Pid}/maps"), l => l.Contains(_cache.Path, StringComparison.Ordinal)
+            && (l.EndsWith("/" + WarmStartState.RamFile, StringComparison.Ordinal) || l.EndsWith("/" + WarmStartState.RamFile + " (deleted)", StringComparison.Ordinal)));
+        string[] fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+        return (long.Parse(fields[4], System.Globalization.CultureInfo.InvariantCulture), line.EndsWith(" (deleted)", StringComparison.Ordinal));
     }
 
     public void Dispose()
