@@ -113,10 +113,11 @@ internal static class BuiltInProfiles
             Args = [.. tiny.Args, "-no-reboot"],
             // The firmware's own words when it has nothing left to boot; it then waits for a key forever, so fail now
             // with its console, whose tail has the boot manager's "failed to start Boot000N ...: <status>" lines. Seen
-            // once under heavy load while this profile still had a NIC, so the firmware had tried PXE and HTTP boot
-            // before its shell (which then "failed to start" with "Device Error"); not seen since: 48 of 48 boots without a NIC
-            // reached the prompt, 4 or 6 at once beside 2 CPU burners at load 14-31, while with the NIC all 4 tries were
-            // still in HTTP boot after 12 minutes. Debian's OVMF is a release build: -debugcon gets no log from it.
+            // twice, both times the firmware's own shell (Boot0002, from the firmware volume, not the disk) "failed to
+            // start" with "Device Error" after the disk's Boot0001 was "Not Found" as it always is: once under heavy load
+            // while this profile still had a NIC, and once in a CI run at load ~10 without one (2026-12-01, before any key
+            // was sent), so the NIC was not the cause. 48 of 48 boots without a NIC reached the prompt, 4 or 6 at once
+            // beside 2 CPU burners at load 14-31. Debian's OVMF is a release build: -debugcon gets no log from it.
             FailurePatterns = [.. tiny.FailurePatterns, "No bootable option or device was found"],
         };
     }
