@@ -48,7 +48,7 @@ public sealed partial class QemuMachine
         {
             // A QEMU that exits ends the connect's retries at once, as at launch.
             using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _ = process.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => SafeCancel(exited), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            CancelWhenExited(process.WaitForExitAsync(CancellationToken.None), exited);
             try
             {
                 _console = await ConnectConsoleAsync(spec.ConsolePath, spec.ConsolePort ?? 0, process, exited.Token).ConfigureAwait(false);
@@ -57,8 +57,6 @@ public sealed partial class QemuMachine
             {
                 throw new QemuLaunchException($"The console of VM {Name} did not connect: {ex.Message}", ExitCode, _fullArgs, "", ex);
             }
-
-            _console.StallDiagnosis = DescribeProcessState;
         }
 
         DeferConsoleConnect = false;
@@ -159,7 +157,7 @@ public sealed partial class QemuMachine
         Task exited = started.WaitForExitAsync(CancellationToken.None);
 
         // An early exit ends the wait for QMP at once instead of at the timer.
-        _ = exited.ContinueWith(_ => SafeCancel(launchDeadline), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        CancelWhenExited(exited, launchDeadline);
         try
         {
             if (monitor is not null)
@@ -170,9 +168,6 @@ public sealed partial class QemuMachine
             if (_consoleSet && !DeferConsoleConnect)
             {
                 _console = await ConnectConsoleAsync(consoleUnixPath, consolePort, started, launchDeadline.Token).ConfigureAwait(false);
-
-                // A console wait that times out says whether QEMU itself is stopped or gone, as a QMP timeout does.
-                _console.StallDiagnosis = DescribeProcessState;
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or QmpConnectionException && !cancellationToken.IsCancellationRequested)
@@ -205,6 +200,10 @@ public sealed partial class QemuMachine
         listenPorts.Add(port);
         return (null, port);
     }
+
+    /// <summary>Cancels <paramref name="source"/> when QEMU exits (<paramref name="exited"/>), so a connect that waits for QEMU ends at once.</summary>
+    private static void CancelWhenExited(Task exited, CancellationTokenSource source) =>
+        _ = exited.ContinueWith(_ => SafeCancel(source), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private static void SafeCancel(CancellationTokenSource source)
     {
@@ -250,10 +249,10 @@ public sealed partial class QemuMachine
     private static Task<QmpClient> ConnectTcpQmp(DnsEndPoint endpoint, QmpClientOptions options, CancellationToken cancellationToken) =>
         QmpClient.ConnectAsync(endpoint.Host, endpoint.Port, options, cancellationToken);
 
-    private Task<QemuConsole> ConnectConsoleAsync(string? unixPath, int port, IQemuProcess process, CancellationToken cancellationToken)
+    private async Task<QemuConsole> ConnectConsoleAsync(string? unixPath, int port, IQemuProcess process, CancellationToken cancellationToken)
     {
         var options = new QemuConsoleOptions { LogPath = _consoleLogPath, Logger = _logger, AmbientCancellation = _ambientCancellation };
-        return RetryConnectAsync(
+        QemuConsole console = await RetryConnectAsync(
             ct =>
             {
                 if (unixPath is not null)
@@ -264,7 +263,11 @@ public sealed partial class QemuMachine
                 DnsEndPoint endpoint = process.ResolveTcpEndpoint(port);
                 return QemuConsole.ConnectAsync(endpoint.Host, endpoint.Port, options, ct);
             },
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+
+        // A console wait that times out says whether QEMU itself is stopped or gone, as a QMP timeout does.
+        console.StallDiagnosis = DescribeProcessState;
+        return console;
     }
 
     /// <summary>Connects to a socket QEMU serves, retrying while QEMU is still creating it.</summary>
