@@ -152,7 +152,7 @@ public sealed partial class QemuVm : IAsyncLifetime, INotifyTestLifecycleAsync
                 }),
                 Progress = Progress,
 
-                // The next class of this profile restores the same state: its QEMU starts now and waits (killed at the run's end).
+                // The next class of this profile restores the same state: it is prepared now and waits paused (killed at the run's end).
                 WarmStart = new WarmStartOptions { PrestartNext = true },
                 MachineCreated = machine => _machine = machine,
                 Launched = machine =>

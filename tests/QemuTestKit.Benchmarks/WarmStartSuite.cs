@@ -38,8 +38,8 @@ internal sealed class WarmStartSuite : IBenchmarkSuite
             await first.Machine.ShutdownAsync(cancellationToken: cancellationToken);
 
             // Each round: a cold boot, a restore that starts its own QEMU, and a restore that takes the QEMU the previous
-            // one prestarted (what the next class of a profile gets from the xunit package). The prestarted restore comes
-            // last, so the spare it leaves starts during the next cold boot, not during the other restore.
+            // one prepared (what the next class of a profile gets from the xunit package). The prestarted restore comes
+            // last, and the round ends when the spare it leaves is prepared, so no other measurement shares the CPU with it.
             var cold = new List<double>();
             var own = new List<double>();
             var ownSteps = new List<RestoreTimeline>();
@@ -57,12 +57,17 @@ internal sealed class WarmStartSuite : IBenchmarkSuite
                 Require(steps!.Prestarted, "the prestarted restore found no prestarted QEMU");
                 prestarted.Add(seconds);
                 prestartedSteps.Add(steps);
+                Require(await WarmStartSpares.PeekAsync(first.StateDirectory!) is not null, "the prestarted restore left no prepared spare");
 
                 // QEMU start (before the launch call: negative) to the benchmark's echo answered.
                 prestartedFromQemuStart.Add(seconds - (steps.Steps.First(s => s.Key == RestoreTimeline.QemuStarted).Value / 1000));
                 Console.Error.WriteLine($"warmstart: round {i + 1}/{Rounds}: cold {cold[^1]:0.000} s, warm {own[^1]:0.000} s ({Describe(ownSteps[^1])}), prestarted {prestarted[^1]:0.000} s ({Describe(steps)})");
             }
 
+            // What the prepared spare costs while it waits (restored, paused): its QEMU's memory.
+            QemuMachine spare = await WarmStartSpares.PeekAsync(first.StateDirectory!) ?? throw new InvalidOperationException("warmstart benchmark: no prepared spare after the last round.");
+            ProcessMemory spareMemory = ProcessMemory.Read(spare.Pid ?? throw new InvalidOperationException("warmstart benchmark: the prepared spare exited."));
+            report.Result("tiny_prepared_spare_memory_kib", new JsonObject { ["rss"] = spareMemory.RssKib, ["pss"] = spareMemory.PssKib, ["uss"] = spareMemory.UssKib });
             await WarmStartSpares.DisposeAllAsync();
             (double coldMedian, double coldP99) = BenchmarkReport.Summarize(cold);
             (double ownMedian, double ownP99) = BenchmarkReport.Summarize(own);

@@ -86,7 +86,10 @@ public sealed partial class QemuConsole : IAsyncDisposable
     }
 
     /// <summary>The console log file, if one was requested.</summary>
-    public string? LogPath { get; }
+    public string? LogPath { get; private set; }
+
+    /// <summary>The log file was renamed to <paramref name="path"/> (a warm-start spare handed over): the same open file, so nothing is lost.</summary>
+    internal void LogMovedTo(string path) => LogPath = path;
 
     /// <summary>
     /// The shell prompt. <see cref="RunAsync"/> and <see cref="ExecAsync"/> frame commands with markers and do not wait for

@@ -27,7 +27,7 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
 
     /// <summary>
     /// This boot for a machine nobody has asked for yet (a warm-start spare): no callbacks and no log folders; the caller
-    /// that takes it gets its own through <see cref="AdoptAsync"/>.
+    /// that takes it gets its own through <see cref="Adopt"/>.
     /// </summary>
     public ProfileBoot ForSpare() => new(plan, options with
     {
@@ -41,13 +41,12 @@ internal sealed class ProfileBoot(QemuLaunchPlan plan, QemuBootOptions options)
     /// <summary>The settings a machine of this boot is created with.</summary>
     public QemuMachineOptions MachineSettings => MachineOptions();
 
-    /// <summary>Hands a launched spare to this boot's caller: its log folder and console log, then the calls a launch makes.</summary>
-    /// <exception cref="IOException">QEMU's output file cannot move into the caller's log folder.</exception>
-    /// <exception cref="QemuLaunchException">The console did not connect.</exception>
-    public async Task AdoptAsync(QemuMachine machine, CancellationToken cancellationToken)
+    /// <summary>Hands a prepared spare to this boot's caller: its log folder and console log, then the calls a launch makes.</summary>
+    /// <exception cref="IOException">QEMU's output file or the console log cannot move into the caller's folders.</exception>
+    public void Adopt(QemuMachine machine)
     {
         QemuMachineOptions mine = MachineOptions();
-        await machine.AdoptAsync(mine.LogDir, mine.ConsoleLogPath, cancellationToken).ConfigureAwait(false);
+        machine.Adopt(mine.LogDir, mine.ConsoleLogPath);
         options.MachineCreated?.Invoke(machine);
         options.Launched?.Invoke(machine);
     }

@@ -14,52 +14,44 @@ public sealed partial class QemuMachine
     internal long ProcessStartedTimestamp { get; private set; }
 
     /// <summary>
-    /// Launch without connecting the console (a warm-start spare: QEMU waits for its state, nobody reads the console
-    /// yet); <see cref="AdoptAsync"/> connects it, with the log file of the caller that takes the machine.
+    /// A machine launched for nobody yet (a warm-start spare): its console logs into the machine's own folder until
+    /// <see cref="Adopt"/> moves that file to the log of the caller that takes it. Set before the launch.
     /// </summary>
-    internal bool DeferConsoleConnect { get; set; }
+    internal void LogConsoleUntilAdopted() => _consoleLogPath = Path.Combine(LogDir, Name + "-console.log");
 
     /// <summary>
-    /// Hands a machine launched with <see cref="DeferConsoleConnect"/> to the caller that takes it: QEMU's output file
-    /// moves into <paramref name="logDir"/> (a rename, so QEMU keeps writing to it), and the console connects with
-    /// <paramref name="consoleLogPath"/> as its log. Null keeps the folder the machine has.
+    /// Hands a launched spare to the caller that takes it: QEMU's output file moves into <paramref name="logDir"/> and the
+    /// console log to <paramref name="consoleLogPath"/>, both by rename, so QEMU and the console keep writing to them and
+    /// the log keeps what the console read before. Null keeps the folder and the console log the machine has.
     /// </summary>
-    /// <exception cref="IOException">QEMU's output file cannot be renamed into <paramref name="logDir"/> (another file system): the caller discards the machine.</exception>
-    /// <exception cref="QemuLaunchException">The console did not connect (QEMU exited).</exception>
-    internal async Task AdoptAsync(string? logDir, string? consoleLogPath, CancellationToken cancellationToken)
+    /// <exception cref="IOException">A file cannot be renamed there (another file system): the caller discards the machine.</exception>
+    internal void Adopt(string? logDir, string? consoleLogPath)
     {
         if (logDir is not null && _qemuLogPath is not null && !string.Equals(Path.GetFullPath(logDir), Path.GetFullPath(LogDir), StringComparison.Ordinal))
         {
             Directory.CreateDirectory(logDir);
             string moved = Path.Combine(logDir, Name + ".log");
-
-            // rename(2), not File.Move: across file systems File.Move copies, and QEMU would go on writing to the deleted original.
-            if (Rename(_qemuLogPath, moved) != 0)
-            {
-                throw new IOException($"Cannot move QEMU's output file {_qemuLogPath} to {moved}: {Marshal.GetLastPInvokeErrorMessage()}");
-            }
-
+            MoveOpenFile(_qemuLogPath, moved, "QEMU's output file");
             _qemuLogPath = moved;
             _dirs.UseLogDir(logDir);
         }
 
-        _consoleLogPath = consoleLogPath;
-        if (_consoleSet && _console is null && _process is { } process && LaunchSpec is { } spec)
+        if (consoleLogPath is not null && _console?.LogPath is { } consoleLog && !string.Equals(Path.GetFullPath(consoleLogPath), Path.GetFullPath(consoleLog), StringComparison.Ordinal))
         {
-            // A QEMU that exits ends the connect's retries at once, as at launch.
-            using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            CancelWhenExited(process.WaitForExitAsync(CancellationToken.None), exited);
-            try
-            {
-                _console = await ConnectConsoleAsync(spec.ConsolePath, spec.ConsolePort ?? 0, process, exited.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                throw new QemuLaunchException($"The console of VM {Name} did not connect: {ex.Message}", ExitCode, _fullArgs, "", ex);
-            }
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(consoleLogPath))!);
+            MoveOpenFile(consoleLog, consoleLogPath, "the console log");
+            _console.LogMovedTo(consoleLogPath);
+            _consoleLogPath = consoleLogPath;
         }
+    }
 
-        DeferConsoleConnect = false;
+    private static void MoveOpenFile(string from, string to, string what)
+    {
+        // rename(2), not File.Move: across file systems File.Move copies, and the writer would go on writing to the deleted original.
+        if (Rename(from, to) != 0)
+        {
+            throw new IOException($"Cannot move {what} {from} to {to}: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -165,7 +157,7 @@ public sealed partial class QemuMachine
                 _qmp = await ConnectQmpAsync(monitor, connectBack, started, launchDeadline.Token).ConfigureAwait(false);
             }
 
-            if (_consoleSet && !DeferConsoleConnect)
+            if (_consoleSet)
             {
                 _console = await ConnectConsoleAsync(consoleUnixPath, consolePort, started, launchDeadline.Token).ConfigureAwait(false);
             }

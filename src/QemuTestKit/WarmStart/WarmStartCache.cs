@@ -6,8 +6,8 @@ namespace QemuTestKit;
 /// Warm start: boot a profile's guest once, save its state, and start every later machine of that profile from the
 /// saved state instead of booting it. The first machine boots cold to ready (and to its shell prompt), is paused, its
 /// state migrated to a file in the cache, and continues; later machines start QEMU with the same devices plus
-/// <c>-incoming defer</c> (or take the one started for them: <see cref="WarmStartOptions.PrestartNext"/>), load the state,
-/// continue, and count as ready once the guest's shell has run a framed no-op on the console. Each has its own sockets, temp folder and copy-on-write disk layers, so restored machines are independent.
+/// <c>-incoming defer</c>, load the state, continue, and count as ready once the guest's shell has run a framed no-op on
+/// the console (or take the one prepared that way for them and paused: <see cref="WarmStartOptions.PrestartNext"/>). Each has its own sockets, temp folder and copy-on-write disk layers, so restored machines are independent.
 /// Where QEMU and the profile allow it, the guest's RAM is kept in a file beside the state that each restored machine
 /// maps copy-on-write, so a restore reads only the device state and restored machines share the pages they have not
 /// written; elsewhere the RAM goes through the migration stream (<see cref="WarmStartOptions.MapMemory"/>).

@@ -194,32 +194,18 @@ internal sealed class WarmStartLauncher(
         }
 
         var timeline = new RestoreTimeline();
-        QemuMachine? machine = null;
+        QemuMachine? machine = await TakeSpareAsync(state, buildId, timeline, cancellationToken).ConfigureAwait(false);
+        timeline.Prestarted = machine is not null;
         try
         {
-            machine = await TakeSpareAsync(state, buildId, cancellationToken).ConfigureAwait(false);
-            timeline.Prestarted = machine is not null;
             if (machine is null)
             {
                 machine = await boot.CreateAsync(Derive(Disks.OverState, state, key.Memory), cancellationToken).ConfigureAwait(false);
                 machine.AddArgs(WarmStartMigration.IncomingArgs);
                 await boot.LaunchAsync(machine, cancellationToken).ConfigureAwait(false);
+                await ResumeAsync(machine, state, key, timeline, cancellationToken).ConfigureAwait(false);
             }
 
-            timeline.Mark(RestoreTimeline.QemuStarted, machine.ProcessStartedTimestamp);
-            timeline.Mark(RestoreTimeline.QmpReady);
-            await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, key.Memory.Mapped, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
-            timeline.Mark(RestoreTimeline.StateLoaded);
-
-            // Only after the load: QEMU takes the run state the save recorded (paused), so a "cont" sent while it still
-            // loads arms an autostart the loaded state then overrides (tried: the guest stayed paused when the load was slow).
-            await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
-            timeline.Mark(RestoreTimeline.Running);
-
-            QemuProfileMachine.ConfigureConsole(profile, machine.Console);
-            await ProfileBoot.WaitForShellAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
-            await ProfileBoot.WaitForGuestAgentAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
-            timeline.Mark(RestoreTimeline.Answered);
             TimeSpan ready = timeline.Elapsed;
             string how = (key.Memory.Mapped ? "RAM mapped copy-on-write" : "RAM streamed") + (timeline.Prestarted ? ", QEMU prestarted" : "");
             Step($"restored '{profile.Name}' from {state.Directory} ({how}); its console answered {Seconds(ready)} after the restore began");
@@ -248,7 +234,32 @@ internal sealed class WarmStartLauncher(
         }
     }
 
-    /// <summary>With <see cref="WarmStartOptions.PrestartNext"/>, starts the next QEMU of this state now, to wait for the next restore.</summary>
+    /// <summary>
+    /// Loads the state into <paramref name="machine"/> (launched with <c>-incoming defer</c>), lets the guest run, and
+    /// returns once it answers: its shell ran a no-op and its agent, if it has one, answered.
+    /// </summary>
+    private async Task ResumeAsync(QemuMachine machine, WarmStartState state, WarmStartKey key, RestoreTimeline timeline, CancellationToken cancellationToken)
+    {
+        timeline.Mark(RestoreTimeline.QemuStarted, machine.ProcessStartedTimestamp);
+        timeline.Mark(RestoreTimeline.QmpReady);
+        await WarmStartMigration.LoadAsync(machine.Qmp, state.StatePath, key.Memory.Mapped, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+        timeline.Mark(RestoreTimeline.StateLoaded);
+
+        // Only after the load: QEMU takes the run state the save recorded (paused), so a "cont" sent while it still
+        // loads arms an autostart the loaded state then overrides (tried: the guest stayed paused when the load was slow).
+        await WarmStartMigration.ContinueAsync(machine.Qmp, cancellationToken).ConfigureAwait(false);
+        timeline.Mark(RestoreTimeline.Running);
+
+        QemuProfileMachine.ConfigureConsole(profile, machine.Console);
+        await ProfileBoot.WaitForShellAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+        await ProfileBoot.WaitForGuestAgentAsync(machine, options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
+        timeline.Mark(RestoreTimeline.Answered);
+    }
+
+    /// <summary>
+    /// With <see cref="WarmStartOptions.PrestartNext"/>, prepares the next restore of this state now: a QEMU restored as
+    /// <see cref="ResumeAsync"/> does, then paused until a restore takes it (see <see cref="WarmStartSpares"/>).
+    /// </summary>
     private void StartSpare(WarmStartState state, WarmStartKey key, string buildId)
     {
         ProfileBoot spareBoot = boot.ForSpare();
@@ -259,16 +270,25 @@ internal sealed class WarmStartLauncher(
             return;
         }
 
-        WarmStartSpares.Start(state.Directory, buildId, boot.Plan, spareBoot.MachineSettings, async () =>
+        // Not the caller's token: the spare outlives this boot. Its own is cancelled when spares are disposed (at the latest when the process exits).
+        WarmStartSpares.Start(state.Directory, buildId, boot.Plan, spareBoot.MachineSettings, async stop =>
         {
-            // Not the caller's token: the spare outlives this boot (WarmStartSpares kills it at the latest when the process exits).
-            QemuMachine machine = await spareBoot.CreateAsync(Derive(Disks.OverState, state, key.Memory), CancellationToken.None).ConfigureAwait(false);
+            var steps = new RestoreTimeline();
+            QemuMachine machine = await spareBoot.CreateAsync(Derive(Disks.OverState, state, key.Memory), stop).ConfigureAwait(false);
             try
             {
                 machine.AddArgs(WarmStartMigration.IncomingArgs);
-                machine.DeferConsoleConnect = true;
-                await spareBoot.LaunchAsync(machine, CancellationToken.None).ConfigureAwait(false);
-                return machine;
+                machine.LogConsoleUntilAdopted();
+                await spareBoot.LaunchAsync(machine, stop).ConfigureAwait(false);
+
+                // The whole restore, its no-op included: the guest's first command after a load is most of a restore's
+                // time (TCG translates its wake-up path anew in each QEMU), and it is done here, off the taker's path.
+                await ResumeAsync(machine, state, key, steps, stop).ConfigureAwait(false);
+
+                // Paused from its proof until taken: the taker gets the guest as the no-op left it, no guest time later.
+                await machine.Qmp.ExecuteAsync("stop", cancellationToken: stop).ConfigureAwait(false);
+                steps.Mark(RestoreTimeline.Paused);
+                return new PreparedSpare(machine, steps);
             }
             catch
             {
@@ -279,22 +299,47 @@ internal sealed class WarmStartLauncher(
     }
 
     /// <summary>
-    /// The spare of this state, if one fits, handed to this boot's caller (its log folders, its callbacks); null when
-    /// there is none or it cannot be handed over (then it is killed, and the restore starts its own QEMU).
+    /// The prepared spare of this state, if one fits: continued, then handed to this boot's caller (its log folders, its
+    /// callbacks), its steps in <paramref name="timeline"/>. Null when there is none or it cannot be handed over (then it
+    /// is killed, and the restore starts its own QEMU).
     /// </summary>
-    private async Task<QemuMachine?> TakeSpareAsync(WarmStartState state, string buildId, CancellationToken cancellationToken)
+    private async Task<QemuMachine?> TakeSpareAsync(WarmStartState state, string buildId, RestoreTimeline timeline, CancellationToken cancellationToken)
     {
-        if (!options.PrestartNext || await WarmStartSpares.TakeAsync(state.Directory, buildId, boot.Plan, boot.ForSpare().MachineSettings).ConfigureAwait(false) is not { } spare)
+        if (!options.PrestartNext)
         {
             return null;
         }
 
+        (PreparedSpare? spare, string? notUsed) = await WarmStartSpares.TakeAsync(state.Directory, buildId, boot.Plan, boot.ForSpare().MachineSettings, options.RestoreTimeout).ConfigureAwait(false);
+        if (spare is null)
+        {
+            if (notUsed is not null)
+            {
+                Step($"the prepared QEMU of '{profile.Name}' was not used ({notUsed}); starting a new one");
+            }
+
+            return null;
+        }
+
+        QemuMachine machine = spare.Machine;
+
+        // Bounded like the restore it replaces: a QEMU frozen since its preparation must not hold the caller for QMP's own timeout.
+        using var handOver = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        handOver.CancelAfter(options.RestoreTimeout);
         try
         {
-            await boot.AdoptAsync(spare, cancellationToken).ConfigureAwait(false);
-            return spare;
+            // What the preparation left in the queue (the load's MIGRATION events, RESUME, STOP) came before anyone had the machine.
+            machine.Qmp.DequeueAllEvents();
+            await WarmStartMigration.ContinueAsync(machine.Qmp, handOver.Token).ConfigureAwait(false);
+            long resumed = Stopwatch.GetTimestamp();
+            boot.Adopt(machine);
+            timeline.Include(spare.Steps);
+            timeline.Mark(RestoreTimeline.Resumed, resumed);
+            timeline.Mark(RestoreTimeline.HandedOver);
+            return machine;
         }
-        catch (Exception ex) when (ex is IOException or QemuLaunchException)
+        catch (Exception ex) when (ex is IOException or QmpConnectionException or QmpCommandException or TimeoutException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             if (ex is IOException)
             {
@@ -302,9 +347,15 @@ internal sealed class WarmStartLauncher(
                 WarmStartSpares.Refuse(state.Directory);
             }
 
-            Step($"the prestarted QEMU of '{profile.Name}' could not be handed over ({ex.Message}); starting a new one");
-            await ProfileBoot.StopQuietlyAsync(spare).ConfigureAwait(false);
+            string why = ex is OperationCanceledException ? $"it did not continue within {Seconds(options.RestoreTimeout)}" : ex.Message;
+            Step($"the prepared QEMU of '{profile.Name}' could not be handed over ({why}); starting a new one");
+            await ProfileBoot.StopQuietlyAsync(machine).ConfigureAwait(false);
             return null;
+        }
+        catch
+        {
+            await ProfileBoot.StopQuietlyAsync(machine).ConfigureAwait(false);
+            throw;
         }
     }
 

@@ -31,11 +31,14 @@ public sealed record WarmStartOptions
     public TimeSpan RestoreTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// After a restore or a save, starts the next QEMU of the same state at once and lets it wait (<c>-incoming defer</c>),
-    /// so the next restore in this process skips QEMU's start-up (~30–45 ms of ~100 ms under TCG) and is only load,
-    /// continue and answer. At most one such spare per state; it costs an idle QEMU (~29 MB of private memory, no guest
-    /// running) until it is taken or the process exits, when it is killed. Default false; the xunit package turns it on,
-    /// since the next class of a profile restores the same state.
+    /// After a restore or a save, prepares the next restore of the same state at once: starts its QEMU
+    /// (<c>-incoming defer</c>), loads the state, proves the guest answers (the framed no-op every restore runs) and pauses
+    /// it. The next restore in this process takes it and only continues it: a few milliseconds instead of ~100 under TCG
+    /// (QEMU's start-up, the load, and the guest's first command after a load, which TCG translates anew in each QEMU).
+    /// The guest stands paused from its proof until taken, so it is handed over as a restore would give it. At most one
+    /// such spare per state; it costs a paused QEMU (measured for <c>tiny</c>: see the README's warm start section) until
+    /// it is taken or the process exits, when it is killed. Default false; the xunit package turns it on, since the next
+    /// class of a profile restores the same state.
     /// </summary>
     public bool PrestartNext { get; init; }
 

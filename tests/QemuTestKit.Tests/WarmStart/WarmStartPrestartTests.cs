@@ -6,8 +6,8 @@ using QemuTestKit.Tests.Machine;
 namespace QemuTestKit.Tests.WarmStart;
 
 /// <summary>
-/// <see cref="WarmStartOptions.PrestartNext"/> with real QEMU and the tiny guest: the next restore takes the QEMU started
-/// for it, with its own log files; a spare that no longer fits is killed, not used; a rebuild does not touch the RAM
+/// <see cref="WarmStartOptions.PrestartNext"/> with real QEMU and the tiny guest: the next restore takes the QEMU prepared
+/// for it (restored, proven, paused), with its own log files and no guest time gone by while it waited; a spare that no longer fits is killed, not used; a rebuild does not touch the RAM
 /// file a spare maps; nothing is left. Three cold boots
 /// and four restores in all. The only tests that make spares, so the process-wide cleanup here touches nobody else's.
 /// </summary>
@@ -29,10 +29,21 @@ public sealed class WarmStartPrestartTests : IDisposable
         WarmStartResult saved = await _machines.WarmLaunchAsync(Tiny, Options, ct);
         Assert.Equal(WarmStartMode.Saved, saved.Mode);
 
-        // The save started the next QEMU: waiting for its state, no console connected yet.
+        // The guest time of the saved VM, which runs on: the restored guest must not be later than this by the time the
+        // spare waited paused below.
+        double savedUptime = await UptimeAsync(saved.Machine, ct);
+
+        // The save prepared the next restore: a QEMU with the state loaded, its guest proven to answer and paused since,
+        // its console logging into the machine's own folder.
         QemuMachine spare = Assert.IsType<QemuMachine>(await WarmStartSpares.PeekAsync(saved.StateDirectory!));
         Assert.True(spare.IsRunning);
         _machines.Record(spare);
+        Assert.Equal("paused", (await spare.Qmp.ExecuteAsync("query-status", cancellationToken: ct)).GetProperty("status").GetString());
+        string spareConsoleLog = Assert.IsType<string>(spare.ConsoleLogPath);
+        Assert.StartsWith(spare.TempDir + "/", spareConsoleLog, StringComparison.Ordinal);
+        string proof = await File.ReadAllTextAsync(spareConsoleLog, ct);
+        Assert.NotEmpty(proof);
+        await Task.Delay(TimeSpan.FromSeconds(3), ct);
 
         string logDir = Path.Combine(_logs.Path, "class-b");
         string consoleLog = Path.Combine(logDir, "console.log");
@@ -43,12 +54,19 @@ public sealed class WarmStartPrestartTests : IDisposable
         Assert.Same(spare, restored.Machine);
         Assert.True(restored.Timeline!.Prestarted);
         Assert.Contains(_progress, line => line.Contains("QEMU prestarted", StringComparison.Ordinal));
+        Assert.Equal("running", (await spare.Qmp.ExecuteAsync("query-status", cancellationToken: ct)).GetProperty("status").GetString());
         Assert.Equal("prestarted", await restored.Machine.Console.RunAsync("echo prestarted", cancellationToken: ct));
+
+        // The guest did not run while the spare waited (3 s): it is where the saved one was, give or take the restore.
+        double restoredUptime = await UptimeAsync(restored.Machine, ct);
+        Assert.True(restoredUptime < savedUptime + 1.5, $"the restored guest's uptime {restoredUptime} s is the saved guest's {savedUptime} s plus the spare's wait: it ran while paused");
 
         // The taker's folders, not the spare's: QEMU's own output moved there, the console logs there.
         Assert.Equal(logDir, restored.Machine.LogDir);
         Assert.True(File.Exists(Path.Combine(logDir, restored.Machine.Name + ".log")), "QEMU's output file is in the taker's log folder");
         Assert.Equal(consoleLog, restored.Machine.ConsoleLogPath);
+        Assert.Equal(consoleLog, restored.Machine.Console.LogPath);
+        Assert.False(File.Exists(spareConsoleLog), "the spare's console log moved to the taker's");
 
         // One spare per state: the restore started the next one.
         Assert.Equal(1, WarmStartSpares.Count);
@@ -60,8 +78,16 @@ public sealed class WarmStartPrestartTests : IDisposable
         Assert.Equal(0, WarmStartSpares.Count);
         Assert.False(next.IsRunning);
         await _machines.ShutdownAllAsync(ct);
-        Assert.Contains("prestarted", await File.ReadAllTextAsync(consoleLog, ct), StringComparison.Ordinal);
+
+        // One file from the spare's first byte to the end: its proof, then what the test did.
+        string log = await File.ReadAllTextAsync(consoleLog, ct);
+        Assert.StartsWith(proof, log, StringComparison.Ordinal);
+        Assert.Contains("prestarted", log[proof.Length..], StringComparison.Ordinal);
     }
+
+    /// <summary>The guest's uptime in seconds (<c>/proc/uptime</c>): its clock, which stands still while QEMU is paused.</summary>
+    private static async Task<double> UptimeAsync(QemuMachine machine, CancellationToken ct) =>
+        double.Parse((await machine.Console.RunAsync("cut -d' ' -f1 /proc/uptime", cancellationToken: ct)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact(Timeout = 300_000)]
     public async Task A_spare_that_no_longer_fits_is_killed_and_the_restore_starts_its_own_QEMU()
@@ -119,6 +145,75 @@ public sealed class WarmStartPrestartTests : IDisposable
             }
         }
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task A_spare_frozen_while_it_prepares_holds_the_next_restore_no_longer_than_the_restore_timeout_and_is_killed()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        // The restore timeout bounds the wait; without it the spare's own QMP timer (60 s) would end it, and say only that its preparation failed.
+        WarmStartOptions options = Options with { RestoreTimeout = TimeSpan.FromSeconds(3) };
+        Task<(int Pid, ulong StartTime)> freezing = FreezeFirstSpareAsync(ct);
+        WarmStartResult saved = await _machines.WarmLaunchAsync(Tiny, options, ct);
+        Assert.Equal(WarmStartMode.Saved, saved.Mode);
+        (int pid, ulong startTime) = await freezing;
+        try
+        {
+            WarmStartResult restored = await WarmStartCache.LaunchAsync(Tiny, null, options with { Launched = _machines.Track }, ct);
+
+            // Given up (not ready in time, or frozen after its preparation: it then did not continue), killed, and the
+            // restore started its own QEMU.
+            Assert.Equal(WarmStartMode.Restored, restored.Mode);
+            Assert.False(restored.Timeline!.Prestarted);
+            Assert.Contains(_progress, line => line.Contains("prepared QEMU of 'tiny'", StringComparison.Ordinal) && line.Contains("within 3", StringComparison.Ordinal)
+                && line.Contains("starting a new one", StringComparison.Ordinal));
+            Assert.False(ProcessStat.IsAlive(pid, startTime), "the frozen spare was killed");
+            Assert.Equal("own", await restored.Machine.Console.RunAsync("echo own", cancellationToken: ct));
+            await _machines.ShutdownAllAsync(ct);
+        }
+        finally
+        {
+            if (ProcessStat.IsAlive(pid, startTime))
+            {
+                Signals.ResumeAndKill(pid);
+            }
+        }
+    }
+
+    /// <summary>Stops (SIGSTOP) the first spare QEMU of this test's cache the moment it appears: started with <c>-incoming</c>, mapping a RAM file there.</summary>
+    private Task<(int Pid, ulong StartTime)> FreezeFirstSpareAsync(CancellationToken ct) => Task.Run(
+        async () =>
+        {
+            while (true)
+            {
+                foreach (string dir in Directory.EnumerateDirectories("/proc"))
+                {
+                    if (!int.TryParse(Path.GetFileName(dir), out int pid))
+                    {
+                        continue;
+                    }
+
+                    string[] args;
+                    try
+                    {
+                        args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                    }
+                    catch (IOException)
+                    {
+                        continue;
+                    }
+
+                    if (args.Contains("-incoming") && args.Any(a => a.Contains(_cache.Path, StringComparison.Ordinal)) && ProcessStat.Read(pid) is { IsDead: false } stat)
+                    {
+                        Signals.Send(pid, Signals.SIGSTOP);
+                        return (pid, stat.StartTime);
+                    }
+                }
+
+                await Task.Delay(1, ct);
+            }
+        },
+        ct);
 
     [Fact]
     public void Spares_fit_callers_whose_settings_differ_only_in_their_log_folders()
