@@ -22,7 +22,8 @@ public sealed partial class QemuMachine
     /// <summary>
     /// Hands a launched spare to the caller that takes it: QEMU's output file moves into <paramref name="logDir"/> and the
     /// console log to <paramref name="consoleLogPath"/>, both by rename, so QEMU and the console keep writing to them and
-    /// the log keeps what the console read before. Null keeps the folder and the console log the machine has.
+    /// the log keeps what the console read before. A null folder keeps the machine's; a null console log leaves the
+    /// spare's in the machine's temp folder (removed at shutdown, as for a machine configured without one).
     /// </summary>
     /// <exception cref="IOException">A file cannot be renamed there (another file system): the caller discards the machine.</exception>
     internal void Adopt(string? logDir, string? consoleLogPath)
@@ -41,8 +42,9 @@ public sealed partial class QemuMachine
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(consoleLogPath))!);
             MoveOpenFile(consoleLog, consoleLogPath, "the console log");
             _console.LogMovedTo(consoleLogPath);
-            _consoleLogPath = consoleLogPath;
         }
+
+        _consoleLogPath = consoleLogPath;
     }
 
     private static void MoveOpenFile(string from, string to, string what)
