@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 
 namespace QemuTestKit;
 
@@ -164,24 +165,26 @@ internal static class WarmStartSpares
         }
     }
 
-    /// <summary>Whether two machines' settings make the same QEMU, log folders apart (a spare has none; the taker's are bound when taken).</summary>
+    // Every setting but the log folders, found once by reflection: an option added to QemuMachineOptions is compared
+    // without anyone remembering to add it here (the test sets each one in turn).
+    private static readonly PropertyInfo[] s_compared = [.. typeof(QemuMachineOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .Where(p => p.Name is not (nameof(QemuMachineOptions.LogDir) or nameof(QemuMachineOptions.ConsoleLogPath)))];
+
+    /// <summary>
+    /// Whether two machines' settings make the same QEMU, log folders apart (a spare has none; the taker's are bound when
+    /// taken): lists element by element, the environment as a set of pairs, everything else by <see cref="object.Equals(object, object)"/>
+    /// (a logger, a launcher or a delegate: the same instance).
+    /// </summary>
     internal static bool SameSettings(QemuMachineOptions spare, QemuMachineOptions taker) =>
-        spare.Args.SequenceEqual(taker.Args, StringComparer.Ordinal)
-        && spare.HostFiles.SequenceEqual(taker.HostFiles, StringComparer.Ordinal)
-        && spare.Wrapper.SequenceEqual(taker.Wrapper, StringComparer.Ordinal)
-        && spare.Name == taker.Name
-        && spare.BaseTempDir == taker.BaseTempDir
-        && spare.SockDir == taker.SockDir
-        && Equals(spare.MonitorAddress, taker.MonitorAddress)
-        && spare.QmpTimer == taker.QmpTimer
-        && spare.CommandTimeout == taker.CommandTimeout
-        && ReferenceEquals(spare.Logger, taker.Logger)
-        && ReferenceEquals(spare.Launcher, taker.Launcher)
-        && Equals(spare.AmbientCancellation, taker.AmbientCancellation)
-        && spare.Detachable == taker.Detachable
-        && spare.GdbStub == taker.GdbStub
-        && spare.Environment.Count == taker.Environment.Count
-        && spare.Environment.All(e => taker.Environment.TryGetValue(e.Key, out string? value) && value == e.Value);
+        s_compared.All(p => SameValue(p.GetValue(spare), p.GetValue(taker)));
+
+    private static bool SameValue(object? a, object? b) => (a, b) switch
+    {
+        (IReadOnlyDictionary<string, string?> x, IReadOnlyDictionary<string, string?> y) =>
+            x.Count == y.Count && x.All(e => y.TryGetValue(e.Key, out string? value) && value == e.Value),
+        (IReadOnlyList<string> x, IReadOnlyList<string> y) => x.SequenceEqual(y, StringComparer.Ordinal),
+        _ => Equals(a, b),
+    };
 
     private static async Task<PreparedSpare?> PrepareQuietlyAsync(Func<CancellationToken, Task<PreparedSpare>> prepare, CancellationToken cancellationToken)
     {

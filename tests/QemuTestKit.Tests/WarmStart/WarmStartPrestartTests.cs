@@ -219,16 +219,56 @@ public sealed class WarmStartPrestartTests : IDisposable
     public void Spares_fit_callers_whose_settings_differ_only_in_their_log_folders()
     {
         static CancellationToken Ambient() => TestContext.Current.CancellationToken;
-        QemuMachineOptions Settings() => new() { Name = "qemu", AmbientCancellation = Ambient, Environment = new Dictionary<string, string?> { ["A"] = "1" } };
+
+        // Equal content in other instances, as two classes' options have.
+        QemuMachineOptions Settings() => new()
+        {
+            Name = "qemu", Args = ["-m", "256M"], AmbientCancellation = Ambient, Environment = new Dictionary<string, string?> { ["A"] = "1" },
+        };
 
         Assert.True(WarmStartSpares.SameSettings(Settings(), Settings()));
-        Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { CommandTimeout = TimeSpan.FromSeconds(5) }));
-        Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Args = ["-S"] }));
-        Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Wrapper = ["strace"] }));
+        Assert.True(WarmStartSpares.SameSettings(Settings(), Settings() with { LogDir = "/elsewhere", ConsoleLogPath = "/elsewhere/console.log" }));
+        Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Args = ["-m", "1G"] }));
         Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Environment = new Dictionary<string, string?> { ["A"] = "2" } }));
-        Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Detachable = true }));
+        Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { Environment = new Dictionary<string, string?> { ["A"] = "1", ["B"] = null } }));
         Assert.False(WarmStartSpares.SameSettings(Settings(), Settings() with { AmbientCancellation = () => CancellationToken.None }));
+
+        // Every other setting, each changed alone, makes the spare unfit: an option added later is compared too, or this
+        // test names its type.
+        var compared = new List<string>();
+        foreach (System.Reflection.PropertyInfo property in typeof(QemuMachineOptions).GetProperties())
+        {
+            if (property.Name is nameof(QemuMachineOptions.LogDir) or nameof(QemuMachineOptions.ConsoleLogPath))
+            {
+                continue;
+            }
+
+            QemuMachineOptions changed = Settings();
+            object before = property.GetValue(changed) ?? "(null)";
+            property.SetValue(changed, OtherValue(property.PropertyType, property.GetValue(changed)));
+            Assert.False(WarmStartSpares.SameSettings(Settings(), changed), $"{property.Name} changed from {before} but the spare still fits");
+            compared.Add(property.Name);
+        }
+
+        Assert.Contains(nameof(QemuMachineOptions.Detachable), compared);
+        Assert.Contains(nameof(QemuMachineOptions.Logger), compared);
     }
+
+    /// <summary>A value of <paramref name="type"/> other than <paramref name="current"/>, for the settings comparison.</summary>
+    private static object OtherValue(Type type, object? current) => type switch
+    {
+        _ when type == typeof(string) => current + "-other",
+        _ when type == typeof(bool) => !(bool)current!,
+        _ when type == typeof(TimeSpan) || type == typeof(TimeSpan?) => ((TimeSpan?)current ?? TimeSpan.Zero) + TimeSpan.FromSeconds(1),
+        _ when type == typeof(IReadOnlyList<string>) => (IReadOnlyList<string>)[.. (IReadOnlyList<string>)current!, "-other"],
+        _ when type == typeof(IReadOnlyDictionary<string, string?>) => new Dictionary<string, string?> { ["OTHER"] = "1" },
+        _ when type == typeof(Func<CancellationToken>) => (Func<CancellationToken>)(() => CancellationToken.None),
+        _ when type == typeof(QemuSocketAddress) => QemuSocketAddress.Unix("/tmp/other.sock"),
+        _ when type == typeof(QemuGdbStub) => (QemuGdbStub)current! == QemuGdbStub.Off ? QemuGdbStub.On : QemuGdbStub.Off,
+        _ when type == typeof(Microsoft.Extensions.Logging.ILogger) => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+        _ when type == typeof(QemuTestKit.Sdk.IQemuLauncher) => QemuTestKit.Sdk.ProcessQemuLauncher.Default,
+        _ => throw new InvalidOperationException($"QemuMachineOptions has a setting of type {type}: give it another value here, so the spare comparison is tested for it."),
+    };
 
     /// <summary>The inode of the saved RAM file <paramref name="machine"/> maps, and whether that file was unlinked since.</summary>
     private (long Inode, bool Deleted) MappedRam(QemuMachine machine)
